@@ -1,0 +1,70 @@
+"""Path checks that guard every file access (no server needed)."""
+
+import os
+
+import pytest
+
+from tiled.errors import AccessDeniedError, BadRequestError
+from tiled.server.file_access import path_from_data_uri, resolve_asset_path
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "ok.tif").write_bytes(b"x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    os.symlink(outside / "secret.txt", root / "link-out.tif")
+    os.symlink(root / "sub" / "ok.tif", root / "link-in.tif")
+    return root, outside
+
+
+def test_inside_paths_resolve(tree):
+    root, _ = tree
+    assert resolve_asset_path(f"file://{root}/sub/ok.tif", [root]) == root / "sub" / "ok.tif"
+    assert resolve_asset_path(f"file://localhost{root}/sub/ok.tif", [root]).name == "ok.tif"
+    assert resolve_asset_path(f"file://{root}/link-in.tif", [root]).name == "ok.tif"
+    assert resolve_asset_path(f"file://{root}/sub/%6Fk.tif", [root]).name == "ok.tif"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "file://{outside}/secret.txt",
+        "file://{root}/../outside/secret.txt",
+        "file://{root}/sub/%2E%2E/%2E%2E/outside/secret.txt",
+        "file://{root}/link-out.tif",
+        "file:///etc/passwd",
+        "file://otherhost{root}/sub/ok.tif",
+    ],
+)
+def test_escapes_are_refused(tree, uri):
+    root, outside = tree
+    with pytest.raises(AccessDeniedError):
+        resolve_asset_path(uri.format(root=root, outside=outside), [root])
+
+
+def test_no_readable_directories_means_nothing_is_readable(tree):
+    root, _ = tree
+    with pytest.raises(AccessDeniedError):
+        resolve_asset_path(f"file://{root}/sub/ok.tif", [])
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://example.com/x", "relative/path", "file://%2Fetc", "file:///a%00b"]
+)
+def test_malformed_uris_are_bad_requests(uri):
+    with pytest.raises((BadRequestError, AccessDeniedError)):
+        path_from_data_uri(uri)
+
+
+def test_prefix_sibling_is_not_inside(tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    sibling = tmp_path / "data-other"
+    sibling.mkdir()
+    (sibling / "f").write_text("x")
+    with pytest.raises(AccessDeniedError):
+        resolve_asset_path(f"file://{sibling}/f", [root])

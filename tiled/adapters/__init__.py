@@ -1,0 +1,1 @@
+"""Format adapters: one module per format family, found by mimetype (``registry``)."""

@@ -1,0 +1,53 @@
+"""What the server asks of an adapter, by capability."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Union
+
+if TYPE_CHECKING:
+    import numpy
+    import pandas
+
+    from ..structures.array import ArrayStructure
+    from ..structures.container import FileContainerStructure
+    from ..structures.core import Spec, StructureFamily
+    from ..structures.table import TableStructure
+
+Selection = tuple[int | slice, ...]
+
+
+class ArrayAdapter(Protocol):
+    structure_family: StructureFamily
+
+    def structure(self) -> ArrayStructure: ...
+    def metadata(self) -> dict[str, Any]: ...
+    def specs(self) -> list[Spec]: ...
+    def read(self, selection: Selection = ()) -> numpy.ndarray: ...
+    def read_block(self, block: tuple[int, ...], selection: Selection = ()) -> numpy.ndarray: ...
+
+
+class TableAdapter(Protocol):
+    structure_family: StructureFamily
+
+    def structure(self) -> TableStructure: ...
+    def metadata(self) -> dict[str, Any]: ...
+    def specs(self) -> list[Spec]: ...
+    def read(self, columns: Sequence[str] | None = None) -> pandas.DataFrame: ...
+    def read_partition(
+        self, partition: int, columns: Sequence[str] | None = None
+    ) -> pandas.DataFrame: ...
+    def column(self, name: str) -> ArrayAdapter: ...
+
+
+class ContainerAdapter(Protocol):
+    structure_family: StructureFamily
+
+    def structure(self) -> FileContainerStructure: ...
+    def metadata(self) -> dict[str, Any]: ...
+    def specs(self) -> list[Spec]: ...
+    def keys(self) -> list[str]: ...
+    def __getitem__(self, key: str) -> Adapter: ...
+
+
+Adapter = Union[ArrayAdapter, TableAdapter, ContainerAdapter]  # noqa: UP007

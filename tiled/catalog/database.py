@@ -1,0 +1,200 @@
+"""Catalog databases: URIs, engines and the schema's lifecycle (init, check, upgrade)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ..errors import CatalogError, CatalogNotInitializedError, CatalogSchemaError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def mask_password(uri: str) -> str:
+    """The URI with any password replaced, for messages and logs."""
+    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", uri)
+
+
+def to_async_uri(uri: str) -> str:
+    """Accept a file path or a sqlite/postgresql URI; return the async SQLAlchemy URI."""
+    if "://" not in uri:
+        return f"sqlite+aiosqlite:///{Path(uri).expanduser().resolve()}"
+    scheme, rest = uri.split("://", 1)
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        return uri
+    raise CatalogError(
+        f"Cannot use {mask_password(uri)!r} as a catalog. Give a SQLite file path "
+        "(catalog.db), sqlite:///path, or postgresql://user:password@host/database."
+    )
+
+
+def is_sqlite(uri: str) -> bool:
+    return to_async_uri(uri).startswith("sqlite")
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    database = make_url(to_async_uri(uri)).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+    from .search.sqlite import register_functions
+
+    register_functions(dbapi_connection)
+
+
+def create_engine(uri: str, *, pool_size: int | None = None) -> AsyncEngine:
+    """An async engine; on SQLite every connection gets WAL, foreign keys and a busy timeout."""
+    async_uri = to_async_uri(uri)
+    try:
+        if async_uri.startswith("sqlite"):
+            engine = create_async_engine(async_uri)
+            event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+            return engine
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if pool_size is not None:
+            options["pool_size"] = pool_size
+        return create_async_engine(async_uri, **options)
+    except ArgumentError as err:
+        raise CatalogError(f"Invalid catalog URI {mask_password(uri)!r}: {err}") from err
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(_alembic_config(connection), "head")
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _has_tables(connection: Connection) -> bool:
+    return bool(inspect(connection).get_table_names())
+
+
+async def _run(uri: str, func: Any) -> Any:
+    engine = create_engine(uri)
+    try:
+        async with engine.begin() as connection:
+            return await connection.run_sync(func)
+    except (OperationalError, DBAPIError, OSError) as err:
+        raise CatalogError(
+            f"Cannot open the catalog {mask_password(uri)}: {getattr(err, 'orig', err)}"
+        ) from err
+    finally:
+        await engine.dispose()
+
+
+async def initialize_database(uri: str) -> None:
+    """Create the schema (or bring it to the current revision); safe to repeat."""
+    path = _sqlite_file(uri) if is_sqlite(uri) else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def initialize(connection: Connection) -> None:
+        revision = _current_revision(connection)
+        if revision is None and _has_tables(connection):
+            raise CatalogError(
+                f"{mask_password(uri)} holds tables but no tiled catalog; "
+                "use an empty database for the catalog"
+            )
+        _check_known(uri, revision)
+        _upgrade(connection)
+
+    await _run(uri, initialize)
+
+
+async def upgrade_database(uri: str) -> None:
+    """Migrate an existing catalog to the current schema."""
+    await _refuse_missing_file(uri)
+
+    def upgrade(connection: Connection) -> None:
+        revision = _current_revision(connection)
+        if revision is None:
+            raise _not_initialized(uri)
+        _check_known(uri, revision)
+        _upgrade(connection)
+
+    await _run(uri, upgrade)
+
+
+async def check_database(uri: str) -> None:
+    """Raise a clear error unless the catalog exists at exactly this version's schema."""
+    await _refuse_missing_file(uri)
+    revision = await _run(uri, _current_revision)
+    if revision is None:
+        raise _not_initialized(uri)
+    _check_known(uri, revision)
+    head = head_revision()
+    if revision != head:
+        raise CatalogSchemaError(
+            f"The catalog {mask_password(uri)} has schema revision {revision}; this tiled needs "
+            f"{head}. Back up the database, then run "
+            f"`tiled catalog upgrade-database {mask_password(uri)}`."
+        )
+
+
+async def _refuse_missing_file(uri: str) -> None:
+    if is_sqlite(uri):
+        path = _sqlite_file(uri)
+        if path is not None and not path.exists():
+            raise _not_initialized(uri)
+
+
+def _not_initialized(uri: str) -> CatalogNotInitializedError:
+    shown = mask_password(uri)
+    return CatalogNotInitializedError(
+        f"{shown} holds no catalog. Start the server with --init, or run "
+        f"`tiled catalog init {shown}`."
+    )
+
+
+def _check_known(uri: str, revision: str | None) -> None:
+    if revision is None:
+        return
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if revision not in known:
+        raise CatalogSchemaError(
+            f"The catalog {mask_password(uri)} has schema revision {revision}, which this "
+            "version of tiled does not know: it was written by a newer tiled. Upgrade tiled."
+        )

@@ -1,0 +1,114 @@
+"""Turning node rows, with their data sources and assets, into NodeRecords in few queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..structures.core import Spec, StructureFamily
+from ..structures.data_source import Asset, DataSource, Management, structure_from_json
+from . import orm
+from .records import NodeRecord, split_stored_path
+
+
+def _child_count() -> Any:
+    child = aliased(orm.Node)
+    return (
+        select(func.count())
+        .select_from(child)
+        .where(child.parent_id == orm.Node.id)
+        .correlate(orm.Node)
+        .scalar_subquery()
+    )
+
+
+async def load_records(
+    conn: AsyncConnection,
+    where: ColumnElement[bool],
+    *,
+    order_by: Sequence[ColumnElement[Any]] = (),
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[NodeRecord]:
+    """Nodes matching ``where``: one query for the nodes, one for all their data sources."""
+    statement = select(orm.Node, _child_count().label("child_count")).where(where)
+    if order_by:
+        statement = statement.order_by(*order_by)
+    if offset:
+        statement = statement.offset(offset)
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = (await conn.execute(statement)).all()
+    if not rows:
+        return []
+    sources = await _data_sources(conn, [row.id for row in rows])
+    records = []
+    for row in rows:
+        family = StructureFamily(row.structure_family)
+        path = split_stored_path(row.path)
+        records.append(
+            NodeRecord(
+                id=row.id,
+                key=row.key,
+                ancestors=path[:-1],
+                structure_family=family,
+                metadata=row.metadata,
+                specs=[Spec.from_json(s) for s in row.specs],
+                data_sources=sources.get(row.id, []),
+                time_created=row.time_created,
+                time_updated=row.time_updated,
+                child_count=int(row.child_count) if family == StructureFamily.container else None,
+            )
+        )
+    return records
+
+
+async def _data_sources(conn: AsyncConnection, node_ids: list[int]) -> dict[int, list[DataSource]]:
+    statement = (
+        select(orm.DataSource, orm.Structure.structure)
+        .outerjoin(orm.Structure, orm.Structure.id == orm.DataSource.structure_id)
+        .where(orm.DataSource.node_id.in_(node_ids))
+        .order_by(orm.DataSource.id)
+    )
+    rows = (await conn.execute(statement)).all()
+    if not rows:
+        return {}
+    assets: dict[int, list[Asset]] = defaultdict(list)
+    asset_rows = await conn.execute(
+        select(orm.DataSourceAsset, orm.Asset)
+        .join(orm.Asset, orm.Asset.id == orm.DataSourceAsset.asset_id)
+        .where(orm.DataSourceAsset.data_source_id.in_([r.id for r in rows]))
+        .order_by(orm.DataSourceAsset.parameter, orm.DataSourceAsset.num)
+    )
+    for row in asset_rows:
+        assets[row.data_source_id].append(
+            Asset(
+                data_uri=row.data_uri,
+                is_directory=row.is_directory,
+                parameter=row.parameter,
+                num=row.num,
+                id=row.asset_id,
+                size=row.size,
+            )
+        )
+    result: dict[int, list[DataSource]] = defaultdict(list)
+    for row in rows:
+        result[row.node_id].append(
+            DataSource(
+                structure_family=StructureFamily(row.structure_family),
+                structure=structure_from_json(row.structure_family, row.structure),
+                id=row.id,
+                mimetype=row.mimetype,
+                parameters=row.parameters,
+                properties=row.properties,
+                assets=assets.get(row.id, []),
+                management=Management(row.management),
+            )
+        )
+    return result

@@ -1,0 +1,383 @@
+"""The catalog: a tree of nodes with their data sources, in SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    UnsupportedOperationError,
+)
+from ..queries import Query
+from ..structures.core import Spec, StructureFamily
+from ..structures.data_source import DataSource
+from . import orm
+from .database import check_database, create_engine, initialize_database
+from .loading import load_records
+from .records import AssetStat, NodeRecord, Revision, join_path
+from .search import SearchDialect, condition, dialect_for
+
+_BAD_KEY = re.compile(r"[/\x00-\x1f\x7f]")
+MAX_KEY_LENGTH = 255
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or not key or key in (".", "..") or _BAD_KEY.search(key):
+        raise BadRequestError(
+            f"{key!r} cannot be a key: keys are non-empty, contain no '/' or control "
+            "characters, and are not '.' or '..'"
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadRequestError(f"Keys are at most {MAX_KEY_LENGTH} characters long")
+    return key
+
+
+def _structure_id(structure: Mapping[str, Any]) -> str:
+    canonical = json.dumps(structure, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Catalog:
+    """Async access to one catalog database. Every write is a single transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.search_dialect: SearchDialect = dialect_for(engine.dialect.name)
+
+    @classmethod
+    async def connect(
+        cls, uri: str, *, init: bool = False, pool_size: int | None = None
+    ) -> Catalog:
+        if init:
+            await initialize_database(uri)
+        else:
+            await check_database(uri)
+        return cls(create_engine(uri, pool_size=pool_size))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def lookup(self, path: Sequence[str]) -> NodeRecord:
+        """The node at ``path`` in one indexed query, whatever the depth."""
+        async with self.engine.connect() as conn:
+            return await self._lookup(conn, tuple(path))
+
+    async def _lookup(self, conn: AsyncConnection, path: tuple[str, ...]) -> NodeRecord:
+        rows = await load_records(conn, orm.Node.path == join_path(path))
+        if not rows:
+            raise NotFoundError(f"No such entry: {list(path)}")
+        return rows[0]
+
+    async def _container_id(self, conn: AsyncConnection, path: tuple[str, ...]) -> int:
+        row = (
+            await conn.execute(
+                select(orm.Node.id, orm.Node.structure_family).where(
+                    orm.Node.path == join_path(path)
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(f"No such entry: {list(path)}")
+        if row.structure_family != StructureFamily.container.value:
+            raise UnsupportedOperationError(
+                f"The node {join_path(path)!r} is an {row.structure_family}, not a container"
+            )
+        return int(row.id)
+
+    def _filters(self, parent_id: int, queries: Sequence[Query]) -> list[ColumnElement[bool]]:
+        conditions = [orm.Node.parent_id == parent_id]
+        for query in queries:
+            compiled = condition(self.search_dialect, query)
+            if compiled is not None:
+                conditions.append(compiled)
+        return conditions
+
+    async def search(
+        self,
+        path: Sequence[str],
+        *,
+        queries: Sequence[Query] = (),
+        sorting: Sequence[tuple[str, int]] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[NodeRecord]:
+        """Direct children matching every query, sorted, one page.
+
+        Sort keys are dotted metadata paths (``""`` is insertion order); nodes lacking a
+        sort key come last; ties fall back to insertion order.
+        """
+        async with self.engine.connect() as conn:
+            parent_id = await self._container_id(conn, tuple(path))
+            order: list[ColumnElement[Any]] = []
+            default_direction = 1
+            for key, direction in sorting:
+                if key:
+                    order += self.search_dialect.sort_columns(key, direction)
+                else:
+                    default_direction = direction
+            order.append(orm.Node.id.asc() if default_direction > 0 else orm.Node.id.desc())
+            return await load_records(
+                conn,
+                and_(*self._filters(parent_id, queries)),
+                order_by=order,
+                offset=offset,
+                limit=limit,
+            )
+
+    async def count(self, path: Sequence[str], *, queries: Sequence[Query] = ()) -> int:
+        async with self.engine.connect() as conn:
+            parent_id = await self._container_id(conn, tuple(path))
+            statement = select(func.count()).select_from(orm.Node)
+            statement = statement.where(*self._filters(parent_id, queries))
+            return int((await conn.execute(statement)).scalar_one())
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def create_node(
+        self,
+        parent_path: Sequence[str],
+        *,
+        key: str | None,
+        structure_family: StructureFamily,
+        metadata: dict[str, Any],
+        specs: Sequence[Spec],
+        data_sources: Sequence[DataSource] = (),
+        asset_stats: Mapping[str, AssetStat] | None = None,
+    ) -> NodeRecord:
+        """Create one node with its data sources and assets, all or nothing."""
+        parent_path = tuple(parent_path)
+        key = check_key(key if key is not None else uuid.uuid4().hex)
+        path = (*parent_path, key)
+        async with self.engine.begin() as conn:
+            parent_id = await self._container_id(conn, parent_path)
+            try:
+                node_id = (
+                    await conn.execute(
+                        insert(orm.Node)
+                        .values(
+                            parent_id=parent_id,
+                            key=key,
+                            path=join_path(path),
+                            structure_family=StructureFamily(structure_family).value,
+                            metadata_=metadata,
+                            specs=[s.to_json() for s in specs],
+                        )
+                        .returning(orm.Node.id)
+                    )
+                ).scalar_one()
+            except IntegrityError as err:
+                raise ConflictError("/" + join_path(path)) from err
+            for data_source in data_sources:
+                await self._insert_data_source(conn, node_id, data_source, asset_stats or {})
+            return await self._lookup(conn, path)
+
+    async def _insert_data_source(
+        self,
+        conn: AsyncConnection,
+        node_id: int,
+        data_source: DataSource,
+        asset_stats: Mapping[str, AssetStat],
+    ) -> None:
+        structure_id = None
+        if data_source.structure is not None:
+            structure = data_source.structure.to_json()
+            structure_id = _structure_id(structure)
+            exists = await conn.execute(
+                select(orm.Structure.id).where(orm.Structure.id == structure_id)
+            )
+            if exists.first() is None:
+                await conn.execute(
+                    insert(orm.Structure).values(id=structure_id, structure=structure)
+                )
+        data_source_id = (
+            await conn.execute(
+                insert(orm.DataSource)
+                .values(
+                    node_id=node_id,
+                    structure_family=StructureFamily(data_source.structure_family).value,
+                    structure_id=structure_id,
+                    mimetype=data_source.mimetype,
+                    parameters=data_source.parameters,
+                    properties=data_source.properties,
+                    management=data_source.management.value,
+                )
+                .returning(orm.DataSource.id)
+            )
+        ).scalar_one()
+        for asset in data_source.assets:
+            asset_id = await self._upsert_asset(conn, asset, asset_stats.get(asset.data_uri))
+            await conn.execute(
+                insert(orm.DataSourceAsset).values(
+                    data_source_id=data_source_id,
+                    asset_id=asset_id,
+                    parameter=asset.parameter,
+                    num=asset.num,
+                )
+            )
+
+    async def _upsert_asset(self, conn: AsyncConnection, asset: Any, stat: AssetStat | None) -> int:
+        size = stat.size if stat is not None else asset.size
+        mtime_ns = stat.mtime_ns if stat is not None else None
+        existing = (
+            await conn.execute(select(orm.Asset.id).where(orm.Asset.data_uri == asset.data_uri))
+        ).first()
+        if existing is not None:
+            await conn.execute(
+                update(orm.Asset)
+                .where(orm.Asset.id == existing.id)
+                .values(size=size, mtime_ns=mtime_ns, is_directory=asset.is_directory)
+            )
+            return int(existing.id)
+        return int(
+            (
+                await conn.execute(
+                    insert(orm.Asset)
+                    .values(
+                        data_uri=asset.data_uri,
+                        is_directory=asset.is_directory,
+                        size=size,
+                        mtime_ns=mtime_ns,
+                    )
+                    .returning(orm.Asset.id)
+                )
+            ).scalar_one()
+        )
+
+    async def update_metadata(
+        self,
+        path: Sequence[str],
+        *,
+        metadata: dict[str, Any] | None = None,
+        specs: Sequence[Spec] | None = None,
+        keep_revision: bool = True,
+    ) -> NodeRecord:
+        """Replace metadata and/or specs (None keeps them); the old state becomes a revision."""
+        path = tuple(path)
+        async with self.engine.begin() as conn:
+            current = await self._lookup(conn, path)
+            if keep_revision:
+                latest = (
+                    await conn.execute(
+                        select(func.max(orm.Revision.revision_number)).where(
+                            orm.Revision.node_id == current.id
+                        )
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    insert(orm.Revision).values(
+                        node_id=current.id,
+                        revision_number=(latest or 0) + 1,
+                        metadata_=current.metadata,
+                        specs=[s.to_json() for s in current.specs],
+                        time_updated=current.time_updated,
+                    )
+                )
+            values: dict[str, Any] = {"time_updated": datetime.now(UTC)}
+            if metadata is not None:
+                values["metadata_"] = metadata
+            if specs is not None:
+                values["specs"] = [s.to_json() for s in specs]
+            await conn.execute(update(orm.Node).where(orm.Node.id == current.id).values(**values))
+            return await self._lookup(conn, path)
+
+    async def revisions(
+        self, path: Sequence[str], *, offset: int = 0, limit: int = 100
+    ) -> tuple[list[Revision], int]:
+        async with self.engine.connect() as conn:
+            node = await self._lookup(conn, tuple(path))
+            where = orm.Revision.node_id == node.id
+            total = (
+                await conn.execute(select(func.count()).select_from(orm.Revision).where(where))
+            ).scalar_one()
+            rows = await conn.execute(
+                select(orm.Revision)
+                .where(where)
+                .order_by(orm.Revision.revision_number)
+                .offset(offset)
+                .limit(limit)
+            )
+            revisions = [
+                Revision(
+                    r.revision_number,
+                    r.metadata,
+                    [Spec.from_json(s) for s in r.specs],
+                    r.time_updated,
+                )
+                for r in rows
+            ]
+            return revisions, int(total)
+
+    async def delete(self, path: Sequence[str], *, recursive: bool = False) -> None:
+        """Remove a node (and, with ``recursive``, its subtree); files are never touched."""
+        path = tuple(path)
+        if not path:
+            raise UnsupportedOperationError("The root of the catalog cannot be deleted")
+        prefix = join_path(path)
+        async with self.engine.begin() as conn:
+            node = await self._lookup(conn, path)
+            if node.child_count and not recursive:
+                raise ConflictError(
+                    "Cannot delete a node that is not empty. Delete its contents first or "
+                    "pass `recursive=True`."
+                )
+            in_subtree = (orm.Node.path == prefix) | (
+                (orm.Node.path >= prefix + "/") & (orm.Node.path < prefix + "0")
+            )
+            asset_ids = select(orm.DataSourceAsset.asset_id).where(
+                orm.DataSourceAsset.data_source_id.in_(
+                    select(orm.DataSource.id).where(
+                        orm.DataSource.node_id.in_(select(orm.Node.id).where(in_subtree))
+                    )
+                )
+            )
+            candidates = [row[0] for row in await conn.execute(asset_ids)]
+            await conn.execute(delete(orm.Node).where(in_subtree))
+            if candidates:
+                still_used = select(orm.DataSourceAsset.asset_id).where(
+                    orm.DataSourceAsset.asset_id.in_(candidates)
+                )
+                await conn.execute(
+                    delete(orm.Asset).where(
+                        orm.Asset.id.in_(candidates), orm.Asset.id.not_in(still_used)
+                    )
+                )
+
+    async def distinct(
+        self,
+        path: Sequence[str],
+        *,
+        metadata_keys: Sequence[str],
+        structure_families: bool,
+        specs: bool,
+        counts: bool,
+        queries: Sequence[Query] = (),
+    ) -> dict[str, Any]:
+        """Distinct metadata values, families and spec lists among matching children."""
+        from .distinct import distinct_values
+
+        async with self.engine.connect() as conn:
+            parent_id = await self._container_id(conn, tuple(path))
+            return await distinct_values(
+                conn,
+                self.search_dialect,
+                self._filters(parent_id, queries),
+                metadata_keys=metadata_keys,
+                structure_families=structure_families,
+                specs=specs,
+                counts=counts,
+            )

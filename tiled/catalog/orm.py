@@ -1,0 +1,120 @@
+"""The catalog's tables. Changes here need an Alembic migration in ``migrations/versions``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONVariant = JSON().with_variant(JSONB(), "postgresql")
+# Byte-wise ordering of paths on every dialect, so "a/" <= path < "a0" selects a subtree.
+PathText = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def _timestamp() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Node(Base):
+    """A container or leaf. ``path`` is materialised ("a/b/c") so any path is one lookup."""
+
+    __tablename__ = "nodes"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "key", name="uq_nodes_parent_key"),
+        Index("ix_nodes_parent_id_id", "parent_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), nullable=True
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(PathText, unique=True)
+    structure_family: Mapped[str] = mapped_column(String(32))
+    metadata_: Mapped[dict] = mapped_column("metadata", JSONVariant)
+    specs: Mapped[list] = mapped_column(JSONVariant)
+    time_created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    time_updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Structure(Base):
+    """Structures are de-duplicated: many nodes share one (e.g. a thousand equal TIFFs)."""
+
+    __tablename__ = "structures"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of canonical JSON
+    structure: Mapped[dict] = mapped_column(JSONVariant)
+
+
+class DataSource(Base):
+    __tablename__ = "data_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
+    structure_family: Mapped[str] = mapped_column(String(32))
+    structure_id: Mapped[str | None] = mapped_column(ForeignKey("structures.id"), nullable=True)
+    mimetype: Mapped[str | None] = mapped_column(String(255))
+    parameters: Mapped[dict] = mapped_column(JSONVariant)
+    properties: Mapped[dict] = mapped_column(JSONVariant)
+    management: Mapped[str] = mapped_column(String(32))
+
+
+class Asset(Base):
+    """One file or directory; ``size`` and ``mtime_ns`` let indexing detect change."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    data_uri: Mapped[str] = mapped_column(Text, unique=True)
+    is_directory: Mapped[bool] = mapped_column(Boolean)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    time_created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class DataSourceAsset(Base):
+    __tablename__ = "data_source_assets"
+    __table_args__ = (Index("ix_data_source_assets_asset_id", "asset_id"),)
+
+    data_source_id: Mapped[int] = mapped_column(
+        ForeignKey("data_sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+    parameter: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    num: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Revision(Base):
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("node_id", "revision_number", name="uq_revisions_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    revision_number: Mapped[int] = mapped_column(Integer)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSONVariant)
+    specs: Mapped[list] = mapped_column(JSONVariant)
+    time_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))

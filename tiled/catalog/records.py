@@ -1,0 +1,52 @@
+"""Plain values the catalog returns; callers never see ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..structures.core import Spec, StructureFamily
+from ..structures.data_source import DataSource
+
+
+@dataclass(frozen=True)
+class AssetStat:
+    """What registration knows about a file on disk, recorded to detect change later."""
+
+    size: int | None
+    mtime_ns: int | None
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    id: int
+    key: str
+    ancestors: tuple[str, ...]
+    structure_family: StructureFamily
+    metadata: dict[str, Any]
+    specs: list[Spec]
+    data_sources: list[DataSource]
+    time_created: datetime
+    time_updated: datetime
+    child_count: int | None
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return (*self.ancestors, self.key) if self.key else ()
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision_number: int
+    metadata: dict[str, Any]
+    specs: list[Spec]
+    time_updated: datetime
+
+
+def join_path(keys: tuple[str, ...] | list[str]) -> str:
+    return "/".join(keys)
+
+
+def split_stored_path(path: str) -> tuple[str, ...]:
+    return tuple(path.split("/")) if path else ()

@@ -1,0 +1,139 @@
+"""``tiled serve catalog``: serve a persistent catalog over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+from ..catalog.database import check_database, initialize_database, mask_password
+from ..server.settings import ServerSettings
+from .errors import reported_errors
+
+app = typer.Typer(help="Run a server.", no_args_is_help=True)
+
+API_KEY_ENV = "TILED_SINGLE_USER_API_KEY"
+
+
+def choose_api_key(given: str | None) -> tuple[str, bool]:
+    """The key from --api-key, else the environment, else a fresh random one (True)."""
+    if given:
+        return given, False
+    from_env = os.environ.get(API_KEY_ENV)
+    if from_env:
+        return from_env, False
+    return secrets.token_urlsafe(32), True
+
+
+def announce_generated_key(key: str, host: str, port: int) -> None:
+    shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
+    print(
+        "\nNo --api-key was given, so this server generated one. Keep it secret:\n\n"
+        f"    {key}\n\n"
+        "Connect from Python with:\n\n"
+        f"    from tiled.client import from_uri\n"
+        f'    client = from_uri("http://{shown_host}:{port}", api_key="{key}")\n\n'
+        "or set TILED_API_KEY in the environment.\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("tiled.access").setLevel(logging.INFO)
+
+
+def run_uvicorn(settings: ServerSettings, host: str, port: int) -> None:
+    import uvicorn
+
+    from ..server.app import build_app
+
+    uvicorn.run(
+        build_app(settings),
+        host=host,
+        port=port,
+        access_log=False,  # ours masks secrets; uvicorn's would print ?api_key=
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command("catalog")
+def serve_catalog(
+    uri: str | None = typer.Argument(
+        None, help="SQLite file (catalog.db) or postgresql://user:pass@host/db"
+    ),
+    read: list[Path] = typer.Option(
+        [], "--read", "-r", help="A directory whose files may be registered (repeatable)"
+    ),
+    init: bool = typer.Option(False, "--init", help="Create the catalog schema if missing"),
+    temp: bool = typer.Option(False, "--temp", help="Serve a throwaway catalog in a temp dir"),
+    api_key: str | None = typer.Option(
+        None, "--api-key", help=f"Single-user API key (default: ${API_KEY_ENV} or generated)"
+    ),
+    public: bool = typer.Option(False, "--public", help="Allow anonymous reads"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request"),
+) -> None:
+    """Serve a persistent catalog; only files inside the -r directories may be registered."""
+    configure_logging(verbose)
+    if temp == (uri is not None):
+        raise typer.BadParameter("Give either a catalog URI or --temp, not both or neither")
+    if temp:
+        uri = str(Path(tempfile.mkdtemp(prefix="tiled-")) / "catalog.db")
+        init = True
+    assert uri is not None
+    for directory in read:
+        if not directory.is_dir():
+            raise typer.BadParameter(f"-r {directory}: not a directory", param_hint="--read")
+    with reported_errors():
+        asyncio.run(initialize_database(uri) if init else check_database(uri))
+    key, generated = choose_api_key(api_key)
+    settings = ServerSettings(catalog_uri=uri, api_key=key, readable=tuple(read), public=public)
+    if generated:
+        announce_generated_key(key, host, port)
+    print(
+        f"Serving the catalog {mask_password(uri)} at http://{host}:{port}/api/v1 "
+        f"(readable: {', '.join(map(str, settings.readable)) or 'none'})",
+        file=sys.stderr,
+        flush=True,
+    )
+    run_uvicorn(settings, host, port)
+
+
+@app.command("demo")
+def serve_demo(
+    directory: Path = typer.Option(
+        Path("example-data"), "--dir", help="Where to write the example files"
+    ),
+    api_key: str | None = typer.Option(None, "--api-key", help="API key (default: generated)"),
+    public: bool = typer.Option(False, "--public", help="Allow anonymous reads"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request"),
+) -> None:
+    """Write a small tree of example files (TIFF, HDF5, CSV, ...), catalog it and serve it."""
+    from ..demo import register_example_tree
+
+    configure_logging(verbose)
+    uri = str(Path(tempfile.mkdtemp(prefix="tiled-demo-")) / "catalog.db")
+    with reported_errors():
+        count = asyncio.run(register_example_tree(uri, directory.resolve()))
+    print(f"Wrote and registered {count} example datasets in {directory}/", file=sys.stderr)
+    key, generated = choose_api_key(api_key)
+    settings = ServerSettings(catalog_uri=uri, api_key=key, readable=(directory,), public=public)
+    if generated:
+        announce_generated_key(key, host, port)
+    run_uvicorn(settings, host, port)

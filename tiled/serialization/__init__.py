@@ -1,0 +1,1 @@
+"""Encoders and decoders of data bodies, per media type (used by server and client)."""

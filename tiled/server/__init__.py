@@ -1,0 +1,1 @@
+"""The HTTP server: FastAPI routes over the catalog and the format adapters."""

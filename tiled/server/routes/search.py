@@ -1,0 +1,151 @@
+"""``/search/{path}``: list, count, filter, sort and page the children of a container."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from ...errors import BadRequestError, InvalidQueryError, UnsupportedOperationError
+from ...queries import KeyLookup, KeysFilter, Query, decode_filters
+from ...structures.core import StructureFamily
+from .. import auth
+from ..documents import envelope, path_url, resource
+from ..node_access import (
+    ResolvedNode,
+    adapter_of,
+    catalog_of,
+    in_thread,
+    resolve,
+    split_path,
+    view_of_adapter,
+    view_of_record,
+)
+from ..params import Page, bool_param, fields_of, page_of, select_metadata_of, sorting_of
+from ..responses import document
+
+router = APIRouter()
+
+
+def _api(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/api/v1"
+
+
+def queries_of(request: Request) -> list[Query]:
+    try:
+        return decode_filters(request.query_params.multi_items())
+    except InvalidQueryError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise InvalidQueryError(f"Invalid filter: {err}") from err
+
+
+def _page_links(request: Request, path: tuple[str, ...], page: Page, count: int) -> dict[str, Any]:
+    base = f"{_api(request)}/search/{path_url(path)}"
+
+    def at(offset: int | None) -> str:
+        params = {"page[limit]": page.limit}
+        if offset is not None:
+            params = {"page[offset]": offset, **params}
+        return f"{base}?{urlencode(params, safe='[]')}"
+
+    following = page.offset + page.limit
+    return {
+        "self": at(page.offset),
+        "first": at(None),
+        "next": at(following) if following < count and page.limit > 0 else None,
+    }
+
+
+@router.get(
+    "/api/v1/search/{path:path}", dependencies=[Depends(auth.requires(*auth.READ_METADATA))]
+)
+async def search(request: Request, path: str) -> Response:
+    node = await resolve(request, split_path(path))
+    page = page_of(request)
+    fields = fields_of(request)
+    queries = queries_of(request)
+    sorting = sorting_of(request)
+    if node.is_catalog_node and not node.record.data_sources:
+        views, count = await _search_catalog(request, node, queries, sorting, page, fields)
+    else:
+        views, count = await _search_file(request, node, queries, sorting, page, fields)
+    api = _api(request)
+    include_ds = bool_param(request, "include_data_sources")
+    selector = select_metadata_of(request)
+    data = [resource(api, v, fields, include_ds, selector) for v in views]
+    links = _page_links(request, node.path, page, count)
+    return document(request, envelope(data, links, {"count": count}))
+
+
+async def _search_catalog(
+    request: Request,
+    node: ResolvedNode,
+    queries: list[Query],
+    sorting: list[tuple[str, int]],
+    page: Page,
+    fields: frozenset[str] | None,
+) -> tuple[list[Any], int]:
+    if node.record.structure_family != StructureFamily.container:
+        raise _not_a_container(node.record.structure_family, node.path)
+    catalog = catalog_of(request)
+    count = await catalog.count(node.path, queries=queries)
+    if fields == frozenset({"count"}) or page.limit == 0:
+        return [], count
+    records = await catalog.search(
+        node.path, queries=queries, sorting=sorting, offset=page.offset, limit=page.limit
+    )
+    return [view_of_record(r) for r in records], count
+
+
+def _not_a_container(family: StructureFamily, path: tuple[str, ...]) -> Exception:
+    from ...errors import NotFoundError
+
+    return NotFoundError(
+        f"The node {'/'.join(path)!r} has structure family {family.value!r}; search needs a "
+        "container"
+    )
+
+
+async def _search_file(
+    request: Request,
+    node: ResolvedNode,
+    queries: list[Query],
+    sorting: list[tuple[str, int]],
+    page: Page,
+    fields: frozenset[str] | None,
+) -> tuple[list[Any], int]:
+    """Children of a container inside a file: keys from the adapter, filtered by key only."""
+    adapter = await adapter_of(request, node)
+    if getattr(adapter, "structure_family", None) != StructureFamily.container:
+        raise _not_a_container(StructureFamily(adapter.structure_family), node.path)
+    keys: list[str] = await in_thread(request, adapter.keys)
+    for query in queries:
+        if isinstance(query, KeyLookup):
+            keys = [k for k in keys if k == query.key]
+        elif isinstance(query, KeysFilter):
+            wanted = set(query.keys)
+            keys = [k for k in keys if k in wanted]
+        else:
+            raise BadRequestError(
+                f"The query type {type(query).__name__!r} is not supported on this node, "
+                "which lives inside a file"
+            )
+    for key, direction in reversed(sorting):
+        if key:
+            raise UnsupportedOperationError(
+                "Nodes inside a file can only be sorted in their default order"
+            )
+        if direction < 0:
+            keys.reverse()
+    count = len(keys)
+    if fields == frozenset({"count"}) or page.limit == 0:
+        return [], count
+    selected = keys[page.offset : page.offset + page.limit]
+
+    def views() -> list[Any]:
+        return [view_of_adapter((*node.path, key), adapter[key]) for key in selected]
+
+    return await in_thread(request, views), count

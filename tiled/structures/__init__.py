@@ -1,0 +1,1 @@
+"""The pure data model shared by client, server and indexer (no I/O)."""

@@ -1,0 +1,1 @@
+"""Test harness shipped with tiled: database fixtures and a real server in a thread."""
