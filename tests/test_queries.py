@@ -63,8 +63,20 @@ def test_repeated_filters_pair_up_in_order():
     assert decode_filters(params) == [Eq("a", 1), Eq("b", 2)]
 
 
-def test_unknown_filter_names_are_ignored():
-    assert decode_filters([("filter[nonsense][condition][x]", "1")]) == []
+def test_unknown_filter_names_are_refused_with_the_supported_list():
+    # Tiled ignores them (200, unfiltered); a silently widened search is worse.
+    with pytest.raises(InvalidQueryError, match=r"Unknown query type 'nonsense'.*'eq'"):
+        decode_filters([("filter[nonsense][condition][x]", "1")])
+    with pytest.raises(InvalidQueryError, match="Malformed filter parameter"):
+        decode_filters([("filter[eq]", "1")])
+
+
+def test_other_parameters_are_not_filters():
+    assert decode_filters([("fields", ""), ("sort", "-"), ("page[limit]", "3")]) == []
+
+
+def test_fulltext_words_are_letters_and_digits():
+    assert FullText("The x_ray, scan-001!").words == ["the", "x", "ray", "scan", "001"]
 
 
 @pytest.mark.parametrize(
@@ -88,6 +100,29 @@ def test_unknown_filter_names_are_ignored():
             "operator",
         ),
         ([("filter[eq][condition][key]", "a..b"), ("filter[eq][condition][value]", "1")], "dotted"),
+        (
+            [("filter[eq][condition][key]", "a"), ("filter[eq][condition][value]", "NaN")],
+            "JSON number",
+        ),
+        ([("filter[in][condition][key]", "a"), ("filter[in][condition][value]", "3")], "list"),
+        ([("filter[fulltext][condition][text]", " ?! ")], "at least one word"),
+        (
+            [
+                ("filter[like][condition][key]", "a"),
+                ("filter[like][condition][pattern]", '"x\\\\"'),
+            ],
+            "lone backslash",
+        ),
+        ([("filter[structure_family][condition][value]", "tree")], "choose from"),
+        ([("filter[keys_filter][condition][keys]", '["a", 1]')], "list of strings"),
+        (
+            [
+                ("filter[eq][condition][key]", "a"),
+                ("filter[eq][condition][value]", "1"),
+                ("filter[eq][condition][nope]", "1"),
+            ],
+            "no field",
+        ),
     ],
 )
 def test_bad_queries_say_why(params, message):

@@ -7,11 +7,16 @@ Each query type has a wire ``name``; each field travels as
 >>> from tiled.queries import Key
 >>> (Key("sample.temperature") > 300).encode()
 {'operator': 'gt', 'key': 'sample.temperature', 'value': '300'}
+
+Values are checked when a query is built, so a malformed query fails before it reaches a
+database: ``InvalidQueryError`` names the query, the field and what is expected.
+Semantics (missing keys, mixed types, sorting) are in ``docs/search.md``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
@@ -44,6 +49,7 @@ __all__ = [
     "encode_query",
 ]
 
+_WORD = re.compile(r"[^\W_]+")
 _RAW = "raw"
 _JSON = "json"
 _BOOL = "bool"
@@ -121,6 +127,17 @@ class FullText(Query):
     name: ClassVar[str] = "fulltext"
     encodings: ClassVar[dict[str, str]] = {"text": _RAW}
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.words:
+            raise ValueError(
+                f"text must contain at least one word (letters or digits), not {self.text!r}"
+            )
+
+    @property
+    def words(self) -> list[str]:
+        """Lower-cased runs of letters and digits: what must all appear in the metadata."""
+        return _WORD.findall(self.text.lower()) if isinstance(self.text, str) else []
+
 
 @_register
 @dataclass(frozen=True)
@@ -157,6 +174,7 @@ class _KeyValue(Query):
 
     def __post_init__(self) -> None:
         _check_key(self.key)
+        _check_json(self.value)
 
 
 @_register
@@ -225,6 +243,7 @@ class Comparison(Query):
             raise ValueError(f"operator must be one of {list(_OPERATORS)}, not {self.operator!r}")
         if isinstance(self.value, bool) or not isinstance(self.value, int | float | str):
             raise ValueError("Comparison needs a number or a string to compare with")
+        _check_json(self.value)
 
 
 @_register
@@ -255,6 +274,11 @@ class Like(Query):
         _check_key(self.key)
         if not isinstance(self.pattern, str):
             raise ValueError("pattern must be a string")
+        if re.search(r"(?<!\\)(?:\\\\)*\\$", self.pattern):
+            raise ValueError(
+                f"pattern {self.pattern!r} ends with a lone backslash; a backslash escapes "
+                "the next character (\\% for a literal %)"
+            )
 
 
 @_register
@@ -316,7 +340,14 @@ class StructureFamilyQuery(Query):
     def __post_init__(self) -> None:
         from .structures.core import StructureFamily
 
-        object.__setattr__(self, "value", StructureFamily(str(self.value)).value)
+        try:
+            family = StructureFamily(str(self.value))
+        except ValueError:
+            choices = sorted(f.value for f in StructureFamily)
+            raise ValueError(
+                f"{self.value!r} is not a structure family; choose from {choices}"
+            ) from None
+        object.__setattr__(self, "value", family.value)
 
 
 @_register
@@ -327,6 +358,18 @@ class AccessTagsFilter(Query):
     tags: list[str] = field(default_factory=list)
     name: ClassVar[str] = "access_tags_filter"
     encodings: ClassVar[dict[str, str]] = {"tags": _JSON}
+
+
+def _check_json(value: Any) -> None:
+    """JSON has no NaN or Infinity, and no database can store or compare them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a JSON number")
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_json(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_json(item)
 
 
 def _check_key(key: Any) -> None:
@@ -375,20 +418,28 @@ _FILTER_PARAM = re.compile(r"^filter\[([^\]]+)\]\[condition\]\[([^\]]+)\]$")
 def decode_filters(params: Iterable[tuple[str, str]]) -> list[Query]:
     """Rebuild queries from URL parameters; the i-th value of each field forms query i.
 
-    Unknown filter names are ignored, as Tiled does, so newer clients keep working.
+    Unlike Tiled, which ignores filter names it does not know (answering 200 with
+    unfiltered results), an unknown or malformed filter is an error here: silently
+    widening a search is worse than refusing it (see ``docs/search.md``).
     """
     grouped: dict[str, dict[str, list[str]]] = {}
     for name, value in params:
+        if not name.startswith("filter["):
+            continue
         match = _FILTER_PARAM.match(name)
         if match is None:
-            continue
+            raise InvalidQueryError(
+                f"Malformed filter parameter {name!r}; expected filter[<query>][condition][<field>]"
+            )
         query_name, field_name = match.groups()
+        if query_name not in QUERY_TYPES:
+            raise InvalidQueryError(
+                f"Unknown query type {query_name!r}; this server supports {sorted(QUERY_TYPES)}"
+            )
         grouped.setdefault(query_name, {}).setdefault(field_name, []).append(value)
     queries: list[Query] = []
     for query_name, by_field in grouped.items():
-        cls = QUERY_TYPES.get(query_name)
-        if cls is None:
-            continue
+        cls = QUERY_TYPES[query_name]
         count = max(len(v) for v in by_field.values())
         for i in range(count):
             queries.append(cls.decode({f: v[i] for f, v in by_field.items() if i < len(v)}))

@@ -1,24 +1,46 @@
-"""Distinct metadata values, structure families and specs among a container's children."""
+"""Distinct metadata values, structure families and specs among a container's children.
+
+Scalar values of indexed keys are grouped in ``metadata_index`` (an index range scan);
+arrays, objects, long strings and keys the index does not hold are grouped from the
+JSON. Values are listed in sort order (numbers, strings, false, true, null, arrays,
+objects) and only nodes that have the key count.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..queries import KeyPresent
 from . import orm
-from .search import SearchDialect
+from .search import key_path
+from .search.index import (
+    ARRAY,
+    FALSE,
+    NULL,
+    NUMBER,
+    OBJECT,
+    PREFIX,
+    SCALAR_RANKS,
+    STRING,
+    TRUE,
+    index_path,
+    rank_of,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from .listing import Listing
 
 
 async def distinct_values(
-    conn: AsyncConnection,
-    dialect: SearchDialect,
-    filters: Sequence[ColumnElement[bool]],
+    listing: Listing,
     *,
     metadata_keys: Sequence[str],
     structure_families: bool,
@@ -27,36 +49,106 @@ async def distinct_values(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"metadata": {}, "structure_families": None, "specs": None}
     for key in metadata_keys:
-        value = dialect.distinct_value(key)
-        present = dialect.metadata_condition(KeyPresent(key))
-        rows = await conn.execute(
-            select(value, func.count())
-            .select_from(orm.Node)
-            .where(*filters, present)
-            .group_by(value)
-            .order_by(func.count().desc())
-        )
-        result["metadata"][key] = [
-            {"value": dialect.decode_distinct(v), "count": int(n) if counts else None}
-            for v, n in rows
-        ]
+        tally = await _metadata_values(listing, key)
+        result["metadata"][key] = _listed(tally, counts)
     if structure_families:
-        rows = await conn.execute(
-            select(orm.Node.structure_family, func.count())
-            .where(*filters)
-            .group_by(orm.Node.structure_family)
-        )
-        result["structure_families"] = [
-            {"value": family, "count": int(n) if counts else None} for family, n in rows
-        ]
+        rows = await _grouped(listing, orm.Node.structure_family)
+        result["structure_families"] = _listed([(f, n) for f, n in rows], counts)
     if specs:
-        rows = await conn.execute(select(orm.Node.specs).where(*filters))
-        tally: dict[str, tuple[list[Any], int]] = {}
-        for (value,) in rows:
-            canonical = json.dumps(value, sort_keys=True)
-            previous = tally.get(canonical, (value, 0))
-            tally[canonical] = (value, previous[1] + 1)
-        result["specs"] = [
-            {"value": value, "count": n if counts else None} for value, n in tally.values()
-        ]
+        rows = await _grouped(listing, orm.Node.specs)
+        decode = listing.dialect.decode_distinct
+        result["specs"] = _listed([(decode(v), n) for v, n in rows], counts)
     return result
+
+
+def _listed(tally: list[tuple[Any, int]], counts: bool) -> list[dict[str, Any]]:
+    ordered = sorted(tally, key=lambda item: _sort_key(item[0]))
+    return [{"value": value, "count": n if counts else None} for value, n in ordered]
+
+
+def _sort_key(value: Any) -> tuple[int, Any, str]:
+    rank = rank_of(value)
+    if rank == NUMBER:
+        return rank, value, ""
+    return rank, 0, value if rank == STRING else repr(value)
+
+
+def _matching(listing: Listing) -> list[ColumnElement[bool]]:
+    return [orm.Node.parent_id == listing.parent_id, *(t.indexed for t in listing.terms)]
+
+
+async def _grouped(listing: Listing, column: Any) -> list[tuple[Any, int]]:
+    statement = select(column, func.count()).where(*_matching(listing)).group_by(column)
+    return [(value, int(n)) for value, n in await listing.conn.execute(statement)]
+
+
+async def _metadata_values(listing: Listing, key: str) -> list[tuple[Any, int]]:
+    parts = key_path(key)
+    path = index_path(parts)
+    dialect = listing.dialect
+    value = dialect.distinct_value(parts)
+    if path is None:
+        present = dialect.json_condition(KeyPresent(key))
+        rows = await listing.conn.execute(
+            select(value, func.count()).where(*_matching(listing), present).group_by(value)
+        )
+        return _merge((dialect.decode_distinct(v), int(n)) for v, n in rows)
+    row = aliased(orm.MetadataIndex)
+    scalar = and_(
+        row.rank < SCALAR_RANKS,
+        row.rank.not_in((ARRAY, OBJECT)),
+        or_(row.rank != STRING, func.length(row.txt) < PREFIX),
+    )
+    kept = _indexed(listing, row, path, scalar)
+    grouped = kept.with_only_columns(row.rank, row.num, row.txt, func.count()).group_by(
+        row.rank, row.num, row.txt
+    )
+    rows = await listing.conn.execute(grouped)
+    tally = [(_decoded(rank, num, txt), int(n)) for rank, num, txt, n in rows]
+    # arrays, objects and long strings: group their JSON
+    others = _indexed(listing, row, path, row.rank < SCALAR_RANKS, ~scalar)
+    json_rows = await listing.conn.execute(
+        select(value, func.count())
+        .where(*_matching(listing), orm.Node.id.in_(others))
+        .group_by(value)
+    )
+    tally += [(dialect.decode_distinct(v), int(n)) for v, n in json_rows]
+    return _merge(tally)
+
+
+def _indexed(listing: Listing, row: Any, path: str, *conditions: Any) -> Select[Any]:
+    statement = select(row.node_id).where(
+        row.parent_id == listing.parent_id, row.path == path, *conditions
+    )
+    if listing.terms:
+        matching = select(orm.Node.id).where(*_matching(listing))
+        statement = statement.where(row.node_id.in_(matching))
+    return statement
+
+
+def _decoded(rank: int, num: Any, txt: str) -> Any:
+    if rank == NUMBER:
+        if isinstance(num, Decimal):
+            return int(num) if num == num.to_integral_value() else float(num)
+        return num
+    return {STRING: txt, FALSE: False, TRUE: True, NULL: None}[rank]
+
+
+def _merge(pairs: Any) -> list[tuple[Any, int]]:
+    """Add up counts of equal values (1 and 1.0; objects equal regardless of key order)."""
+    merged: dict[str, tuple[Any, int]] = {}
+    for value, n in pairs:
+        canonical = json.dumps(_canonical(value), sort_keys=True)
+        seen, total = merged.get(canonical, (value, 0))
+        merged[canonical] = (seen, total + n)
+    return list(merged.values())
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value

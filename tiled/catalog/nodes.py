@@ -10,10 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import (
     BadRequestError,
@@ -26,9 +25,10 @@ from ..structures.core import Spec, StructureFamily
 from ..structures.data_source import DataSource
 from . import orm
 from .database import check_database, create_engine, initialize_database
+from .listing import Listing, SearchPage
 from .loading import load_records
 from .records import AssetStat, NodeRecord, Revision, join_path
-from .search import SearchDialect, condition, dialect_for
+from .search import SearchDialect, dialect_for
 
 _BAD_KEY = re.compile(r"[/\x00-\x1f\x7f]")
 MAX_KEY_LENGTH = 255
@@ -99,13 +99,38 @@ class Catalog:
             )
         return int(row.id)
 
-    def _filters(self, parent_id: int, queries: Sequence[Query]) -> list[ColumnElement[bool]]:
-        conditions = [orm.Node.parent_id == parent_id]
-        for query in queries:
-            compiled = condition(self.search_dialect, query)
-            if compiled is not None:
-                conditions.append(compiled)
-        return conditions
+    async def page(
+        self,
+        path: Sequence[str],
+        *,
+        queries: Sequence[Query] = (),
+        sorting: Sequence[tuple[str, int]] = (),
+        limit: int = 100,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """One page of the direct children matching every query, with the exact count.
+
+        ``sorting`` pairs dotted metadata keys with 1 or -1 (``""`` is insertion order);
+        ``cursor`` is the ``next_cursor`` of the previous page (see ``listing.py``).
+        """
+        async with self.engine.connect() as conn:
+            parent_id = await self._container_id(conn, tuple(path))
+            listing = Listing(conn, self.search_dialect, parent_id, queries, sorting)
+            try:
+                count = await listing.count()
+                ids, following = await listing.page(
+                    limit=limit, offset=offset, cursor=cursor, count=count
+                )
+            except DBAPIError as err:
+                raise self._query_error(err) from err
+            records = await load_records(conn, orm.Node.id.in_(ids)) if ids else []
+        by_id = {record.id: record for record in records}
+        return SearchPage([by_id[i] for i in ids], count, following)
+
+    def _query_error(self, error: DBAPIError) -> Exception:
+        translated = self.search_dialect.translate_error(error)
+        return translated if translated is not None else error
 
     async def search(
         self,
@@ -116,35 +141,18 @@ class Catalog:
         offset: int = 0,
         limit: int = 100,
     ) -> list[NodeRecord]:
-        """Direct children matching every query, sorted, one page.
-
-        Sort keys are dotted metadata paths (``""`` is insertion order); nodes lacking a
-        sort key come last; ties fall back to insertion order.
-        """
-        async with self.engine.connect() as conn:
-            parent_id = await self._container_id(conn, tuple(path))
-            order: list[ColumnElement[Any]] = []
-            default_direction = 1
-            for key, direction in sorting:
-                if key:
-                    order += self.search_dialect.sort_columns(key, direction)
-                else:
-                    default_direction = direction
-            order.append(orm.Node.id.asc() if default_direction > 0 else orm.Node.id.desc())
-            return await load_records(
-                conn,
-                and_(*self._filters(parent_id, queries)),
-                order_by=order,
-                offset=offset,
-                limit=limit,
-            )
+        """Direct children matching every query, sorted, one page (see ``page``)."""
+        found = await self.page(path, queries=queries, sorting=sorting, offset=offset, limit=limit)
+        return found.records
 
     async def count(self, path: Sequence[str], *, queries: Sequence[Query] = ()) -> int:
         async with self.engine.connect() as conn:
             parent_id = await self._container_id(conn, tuple(path))
-            statement = select(func.count()).select_from(orm.Node)
-            statement = statement.where(*self._filters(parent_id, queries))
-            return int((await conn.execute(statement)).scalar_one())
+            listing = Listing(conn, self.search_dialect, parent_id, queries, ())
+            try:
+                return await listing.count()
+            except DBAPIError as err:
+                raise self._query_error(err) from err
 
     # -- writing -------------------------------------------------------------------------
 
@@ -372,10 +380,9 @@ class Catalog:
 
         async with self.engine.connect() as conn:
             parent_id = await self._container_id(conn, tuple(path))
+            listing = Listing(conn, self.search_dialect, parent_id, queries, ())
             return await distinct_values(
-                conn,
-                self.search_dialect,
-                self._filters(parent_id, queries),
+                listing,
                 metadata_keys=metadata_keys,
                 structure_families=structure_families,
                 specs=specs,

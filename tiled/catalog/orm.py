@@ -12,6 +12,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -19,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 JSONVariant = JSON().with_variant(JSONB(), "postgresql")
 # Byte-wise ordering of paths on every dialect, so "a/" <= path < "a0" selects a subtree.
@@ -118,3 +121,57 @@ class Revision(Base):
     metadata_: Mapped[dict] = mapped_column("metadata", JSONVariant)
     specs: Mapped[list] = mapped_column(JSONVariant)
     time_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- search structures (migration 0002), maintained by triggers on ``nodes`` -------------
+# SQLite declares metadata_index WITHOUT ROWID; PostgreSQL gives path and txt the "C"
+# collation, so strings compare by code point on both.
+CText = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+class JSONNumber(UserDefinedType[object]):
+    """NUMERIC passed through untouched: int/float from SQLite, Decimal from PostgreSQL.
+
+    SQLAlchemy's Numeric would round-trip floats through Decimal or float and lose
+    exactness that cursors and equality need.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "NUMERIC"
+
+
+class MetadataIndex(Base):
+    """One row per indexed metadata value of a node (see ``search/index.py``)."""
+
+    __tablename__ = "metadata_index"
+    __table_args__ = (PrimaryKeyConstraint("parent_id", "path", "rank", "num", "txt", "node_id"),)
+
+    parent_id: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(CText)
+    rank: Mapped[int] = mapped_column(SmallInteger)
+    num: Mapped[object] = mapped_column(JSONNumber())
+    txt: Mapped[str] = mapped_column(CText)
+    node_id: Mapped[int] = mapped_column(Integer)
+
+
+class NodeCount(Base):
+    """How many children a container has; absent means none."""
+
+    __tablename__ = "node_counts"
+
+    node_id: Mapped[int] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    children: Mapped[int] = mapped_column(BigInteger)
+
+
+class KeyCount(Base):
+    """How many children of a container have a value at an indexed key path."""
+
+    __tablename__ = "key_counts"
+
+    parent_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(CText, primary_key=True)
+    nodes: Mapped[int] = mapped_column(BigInteger)

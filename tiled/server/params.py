@@ -33,21 +33,22 @@ class ParameterError(ValidationFailure):
 class Page:
     offset: int
     limit: int
+    cursor: str | None = None  # opaque; only ever one we issued in links.next
 
 
 def page_of(request: Request) -> Page:
     params = request.query_params
     offset_text = params.get("page[offset]")
-    cursor_text = params.get("page[cursor]")
-    if offset_text is not None and cursor_text is not None:
+    cursor = params.get("page[cursor]") or None
+    if offset_text is not None and cursor is not None:
         raise BadRequestError("Cannot specify both page[cursor] and page[offset]")
-    offset = _non_negative_int("page[offset]", offset_text or cursor_text or "0")
+    offset = _non_negative_int("page[offset]", offset_text or "0")
     limit = _non_negative_int("page[limit]", params.get("page[limit]") or str(DEFAULT_PAGE_LIMIT))
     if limit > MAX_PAGE_LIMIT:
         raise ParameterError(
             "page[limit]", f"page[limit] must be at most {MAX_PAGE_LIMIT}, got {limit}", limit
         )
-    return Page(offset, limit)
+    return Page(offset, limit, cursor)
 
 
 def _non_negative_int(name: str, text: str) -> int:

@@ -1,31 +1,58 @@
-"""Query and sort compilation, one module per dialect behind one small interface."""
+"""Query compilation and ordering, with one module per dialect behind one protocol.
+
+``terms.compile_terms`` turns queries into SQL conditions on ``nodes`` (each both as an
+index lookup and as a per-row test, so the listing can pick the cheaper plan);
+``ordering`` turns ``sort`` into ORDER BY columns and keyset cursors. The semantics are
+documented in ``docs/search.md``; SQLite and PostgreSQL give the same answers.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from sqlalchemy.sql.elements import ColumnElement
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import InvalidQueryError
-from ...queries import (
-    AccessTagsFilter,
-    KeyLookup,
-    KeysFilter,
-    Query,
-    SpecsQuery,
-    StructureFamilyQuery,
-)
-from ..orm import Node
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from ...queries import Query
 
 
 class SearchDialect(Protocol):
-    """What a dialect module provides to filter and sort nodes by their metadata."""
+    """What differs between SQLite and PostgreSQL when searching metadata."""
 
-    def metadata_condition(self, query: Query) -> ColumnElement[bool]: ...
+    name: str
+
+    def json_condition(self, query: Query) -> ColumnElement[bool]:
+        """The query evaluated on each row's JSON (exact; no index)."""
+
+    def containment(self, parts: list[str], value: Any) -> ColumnElement[bool] | None:
+        """An indexed pre-filter for ``value`` at ``parts`` (PostgreSQL GIN), if any."""
+
+    def fulltext(self, words: list[str], *, indexed: bool) -> ColumnElement[bool]: ...
+
     def has_spec(self, name: str) -> ColumnElement[bool]: ...
-    def sort_columns(self, key: str, direction: int) -> list[ColumnElement[Any]]: ...
-    def distinct_value(self, key: str) -> ColumnElement[Any]: ...
+
+    def number(self, value: int | float) -> ColumnElement[Any]:
+        """A bound number comparable with ``metadata_index.num``, exactly."""
+
+    def decode_number(self, text: str) -> Any:
+        """The inverse of ``str`` on a value read from ``metadata_index.num``."""
+
+    def text_matches(self, column: Any, query: Query) -> ColumnElement[bool]:
+        """LIKE or regular-expression match of a text column (``Like``/``Regex``)."""
+
+    def sort_parts(self, parts: list[str]) -> tuple[ColumnElement[Any], ...]:
+        """(rank, num, txt) of the value at ``parts``, from the JSON; rank NULL if absent."""
+
+    def distinct_value(self, parts: list[str]) -> ColumnElement[Any]:
+        """The JSON value at ``parts`` in a form GROUP BY can group (NULL if absent)."""
+
     def decode_distinct(self, value: Any) -> Any: ...
+
+    def translate_error(self, error: DBAPIError) -> Exception | None:
+        """A domain error for a database error caused by the query, if it is one."""
 
 
 def dialect_for(name: str) -> SearchDialect:
@@ -38,25 +65,6 @@ def dialect_for(name: str) -> SearchDialect:
 
         return postgresql.PostgreSQLSearch()
     raise InvalidQueryError(f"Search is not implemented for the {name!r} database")
-
-
-def condition(dialect: SearchDialect, query: Query) -> ColumnElement[bool] | None:
-    """The SQL condition of one query; None when it does not restrict (access tags)."""
-    if isinstance(query, KeyLookup):
-        return Node.key == query.key
-    if isinstance(query, KeysFilter):
-        return Node.key.in_(query.keys)
-    if isinstance(query, StructureFamilyQuery):
-        return Node.structure_family == query.value
-    if isinstance(query, SpecsQuery):
-        from sqlalchemy import and_, not_, true
-
-        parts = [dialect.has_spec(n) for n in query.include]
-        parts += [not_(dialect.has_spec(n)) for n in query.exclude]
-        return and_(true(), *parts)
-    if isinstance(query, AccessTagsFilter):
-        return None
-    return dialect.metadata_condition(query)
 
 
 def key_path(key: str) -> list[str]:

@@ -1,12 +1,27 @@
-"""PostgreSQL: JSONB operators for metadata, POSIX regular expressions, text search."""
+"""PostgreSQL: JSONB operators (GIN), tsvector full text, POSIX regular expressions."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, cast, false, func, literal, not_, or_
+from sqlalchemy import (
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Numeric, Text
 
@@ -15,7 +30,6 @@ from ...queries import (
     Comparison,
     Contains,
     Eq,
-    FullText,
     In,
     KeyPresent,
     Like,
@@ -24,17 +38,33 @@ from ...queries import (
     Query,
     Regex,
 )
-from ..orm import Node
+from ..orm import JSONNumber, Node
 from . import key_path
+from .index import PREFIX
 
 _OPERATORS = {"lt": "__lt__", "le": "__le__", "gt": "__gt__", "ge": "__ge__"}
+# SQLSTATE of errors a user's query can cause: bad regular expression.
+_QUERY_ERRORS = {"2201B": "is not a valid PostgreSQL regular expression"}
 
 
 def _jsonb(value: Any) -> ColumnElement[Any]:
     return cast(literal(json.dumps(value), Text), JSONB)
 
 
+def _definite(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """NULL (a missing key) counts as no match, so that NOT keeps its meaning."""
+    return case((condition, true()), else_=false())
+
+
+def _nest(parts: list[str], value: Any) -> Any:
+    for part in reversed(parts):
+        value = {part: value}
+    return value
+
+
 class PostgreSQLSearch:
+    name = "postgresql"
+
     def _path(self, key: str) -> ColumnElement[Any]:
         return cast(literal(key_path(key), ARRAY(Text)), ARRAY(Text))
 
@@ -42,83 +72,129 @@ class PostgreSQLSearch:
         return Node.metadata_.op("#>")(self._path(key))
 
     def _text(self, key: str) -> ColumnElement[Any]:
-        return Node.metadata_.op("#>>")(self._path(key))
+        return Node.metadata_.op("#>>", return_type=Text())(self._path(key)).collate("C")
 
     def _type(self, key: str) -> ColumnElement[Any]:
         return func.jsonb_typeof(self._value(key))
 
     def _equals(self, key: str, value: Any) -> ColumnElement[bool]:
-        if not isinstance(value, str | int | float | bool | list | dict) and value is not None:
-            raise InvalidQueryError(f"Cannot compare metadata with {value!r}")
-        equal = self._value(key).op("=")(_jsonb(value))
-        if isinstance(value, list | dict):
-            return equal
+        # jsonb equality: numbers by value, objects regardless of key order.
+        equal = self._value(key).bool_op("=")(_jsonb(value))
         return and_(self._type(key) == _json_type(value), equal)
 
-    def metadata_condition(self, query: Query) -> ColumnElement[bool]:
+    def json_condition(self, query: Query) -> ColumnElement[bool]:
+        return _definite(self._condition(query))
+
+    def _condition(self, query: Query) -> ColumnElement[bool]:
         if isinstance(query, Eq):
             return self._equals(query.key, query.value)
         if isinstance(query, NotEq):
-            return or_(self._value(query.key).is_(None), not_(self._equals(query.key, query.value)))
+            return not_(self.json_condition(Eq(query.key, query.value)))
         if isinstance(query, NotIn):
-            return or_(self._value(query.key).is_(None), not_(self._in(query.key, query.value)))
+            return not_(self.json_condition(In(query.key, query.value)))
         if isinstance(query, In):
-            return self._in(query.key, query.value)
+            return or_(false(), *(self._equals(query.key, v) for v in query.value))
         if isinstance(query, Comparison):
             return self._compare(query)
         if isinstance(query, Contains):
-            return and_(
-                self._type(query.key) == "array",
-                self._value(query.key).op("@>")(_jsonb([query.value])),
-            )
+            return self._contains(query.key, query.value)
         if isinstance(query, KeyPresent):
             present = self._value(query.key).is_not(None)
             return present if query.exists else not_(present)
-        if isinstance(query, Like):
+        if isinstance(query, Like | Regex):
             return and_(
-                self._type(query.key) == "string", self._text(query.key).like(query.pattern)
+                self._type(query.key) == "string", self.text_matches(self._text(query.key), query)
             )
-        if isinstance(query, Regex):
-            operator = "~" if query.case_sensitive else "~*"
-            return and_(
-                self._type(query.key) == "string",
-                self._text(query.key).op(operator)(query.pattern),
-            )
-        if isinstance(query, FullText):
-            vector = func.to_tsvector("simple", Node.metadata_)
-            return vector.op("@@")(func.plainto_tsquery("simple", query.text))
-        raise InvalidQueryError(f"The query type {type(query).__name__!r} is not supported")
+        raise TypeError(f"{type(query).__name__} is not a metadata query")
 
-    def _in(self, key: str, values: list[Any]) -> ColumnElement[bool]:
-        if not values:
-            return false()
-        return or_(*(self._equals(key, v) for v in values))
+    def text_matches(self, column: Any, query: Query) -> ColumnElement[bool]:
+        if isinstance(query, Like):
+            return column.like(query.pattern, escape="\\")
+        assert isinstance(query, Regex)
+        return column.bool_op("~" if query.case_sensitive else "~*")(query.pattern)
 
     def _compare(self, query: Comparison) -> ColumnElement[bool]:
         operator = _OPERATORS[query.operator]
         if isinstance(query.value, str):
-            text = self._text(query.key).collate("C")
-            return and_(self._type(query.key) == "string", getattr(text, operator)(query.value))
-        number = cast(self._text(query.key), Numeric)
-        guarded = and_(self._type(query.key) == "number", getattr(number, operator)(query.value))
-        # Guard the cast: CASE keeps PostgreSQL from casting non-numbers.
-        from sqlalchemy import case
+            compared = getattr(self._text(query.key), operator)(query.value)
+            return case((self._type(query.key) == "string", compared), else_=false())
+        # CASE keeps PostgreSQL from casting non-numbers.
+        number = cast(self._value(query.key), Numeric)
+        compared = getattr(number, operator)(self.number(query.value))
+        return case((self._type(query.key) == "number", compared), else_=false())
 
-        return case((self._type(query.key) == "number", guarded), else_=false())
+    def _contains(self, key: str, value: Any) -> ColumnElement[bool]:
+        array = self._value(key)
+        if isinstance(value, list | dict):
+            # containment would accept a larger object: compare elements for equality
+            element = func.jsonb_array_elements(array).table_valued("value").alias("element")
+            found = exists(
+                select(literal(1))
+                .select_from(element)
+                .where(element.c.value.bool_op("=")(_jsonb(value)))
+            )
+            return and_(
+                self._type(key) == "array", case((self._type(key) == "array", found), else_=false())
+            )
+        return and_(self._type(key) == "array", array.bool_op("@>")(_jsonb([value])))
+
+    def containment(self, parts: list[str], value: Any) -> ColumnElement[bool] | None:
+        """GIN (jsonb_path_ops) pre-filter: scalars at a path are found by containment."""
+        if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], list | dict):
+            return Node.metadata_.bool_op("@>")(_jsonb(_nest(parts, value)))
+        if isinstance(value, list | dict):
+            return None  # containment of containers is not equality
+        return Node.metadata_.bool_op("@>")(_jsonb(_nest(parts, value)))
+
+    def fulltext(self, words: list[str], *, indexed: bool) -> ColumnElement[bool]:
+        # The expression must read exactly as in the index (migration 0002) to use it.
+        document = func.tiled_fulltext_document(Node.metadata_)
+        query = func.plainto_tsquery(literal_column("'simple'::regconfig"), " ".join(words))
+        return document.bool_op("@@")(query)
 
     def has_spec(self, name: str) -> ColumnElement[bool]:
-        return Node.specs.op("@>")(_jsonb([{"name": name}]))
+        return Node.specs.bool_op("@>")(_jsonb([{"name": name}]))
 
-    def sort_columns(self, key: str, direction: int) -> list[ColumnElement[Any]]:
-        value = self._value(key)
-        ordered = value.asc() if direction > 0 else value.desc()
-        return [value.is_(None).asc(), ordered]
+    def number(self, value: int | float) -> ColumnElement[Any]:
+        exact = Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+        return literal(exact, JSONNumber())
 
-    def distinct_value(self, key: str) -> ColumnElement[Any]:
-        return self._value(key)
+    def decode_number(self, text: str) -> Any:
+        return Decimal(text)
+
+    def sort_parts(self, parts: list[str]) -> tuple[ColumnElement[Any], ...]:
+        path = cast(literal(parts, ARRAY(Text)), ARRAY(Text))
+        value = Node.metadata_.op("#>")(path)
+        kind = func.jsonb_typeof(value)
+        rank = case(
+            (kind == "number", 0),
+            (kind == "string", 1),
+            (value.bool_op("=")(_jsonb(False)), 2),
+            (value.bool_op("=")(_jsonb(True)), 3),
+            (kind == "null", 4),
+            (kind == "array", 5),
+            (kind == "object", 6),
+            else_=None,
+        )
+        num = case((kind == "number", cast(value, Numeric)), else_=0)
+        text = func.left(Node.metadata_.op("#>>", return_type=Text())(path), PREFIX).collate("C")
+        txt = case((kind == "string", text), else_=literal("").collate("C"))
+        return rank, num, txt
+
+    def distinct_value(self, parts: list[str]) -> ColumnElement[Any]:
+        return Node.metadata_.op("#>")(cast(literal(parts, ARRAY(Text)), ARRAY(Text)))
 
     def decode_distinct(self, value: Any) -> Any:
-        return value
+        return value  # jsonb arrives decoded
+
+    def translate_error(self, error: DBAPIError) -> Exception | None:
+        state = getattr(error.orig, "sqlstate", None) or getattr(
+            getattr(error.orig, "__cause__", None), "sqlstate", None
+        )
+        if state in _QUERY_ERRORS:
+            detail = str(error.orig).split("\n")[0]
+            return InvalidQueryError(f"The regular expression {_QUERY_ERRORS[state]}: {detail}")
+        return None
 
 
 def _json_type(value: Any) -> str:
@@ -128,4 +204,6 @@ def _json_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return "string"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"

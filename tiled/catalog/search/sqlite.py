@@ -1,4 +1,9 @@
-"""SQLite: JSON1 functions for metadata, Python functions for regex and whole-word text."""
+"""SQLite: JSON1 functions for metadata, FTS5 for full text, Python for regular expressions.
+
+Python functions registered on every connection (``register_functions``) give regular
+expressions, JSON equality that ignores key order (as PostgreSQL's jsonb does), and the
+per-row form of full-text search.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,31 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ...errors import InvalidQueryError
 from ...queries import (
     Comparison,
     Contains,
     Eq,
-    FullText,
     In,
     KeyPresent,
     Like,
@@ -26,9 +47,15 @@ from ...queries import (
 )
 from ..orm import Node
 from . import key_path
+from .index import PREFIX
 
 _OPERATORS = {"lt": "__lt__", "le": "__le__", "gt": "__gt__", "ge": "__ge__"}
 _NUMBER_TYPES = ("integer", "real")
+_MAX_DOCUMENT = 262144  # as in migration 0002
+_WORD = re.compile(r"[^\W_]+")
+
+# FTS5 table of migration 0002: rowid is the node id.
+nodes_fts = Table("nodes_fts", MetaData(), Column("rowid", Integer), Column("text", Text))
 
 
 @lru_cache(maxsize=256)
@@ -43,36 +70,71 @@ def _regexp(pattern: str, value: Any, case_sensitive: int) -> int:
     return 1 if _compiled(pattern, flags).search(value) else 0
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
+def _strings(value: Any) -> list[str]:
+    """String values in document order, as json_tree visits them."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
-def _fulltext(value: Any, text: str) -> int:
-    if not isinstance(value, str):
+def _fulltext(metadata: Any, words: str) -> int:
+    """The per-row twin of the FTS5 index: all words among the metadata's words."""
+    if not isinstance(metadata, str):
         return 0
-    present = set(_words(value))
-    return 1 if all(word in present for word in _words(text)) else 0
+    document = " ".join(_strings(json.loads(metadata)))[:_MAX_DOCUMENT]
+    present = set(_WORD.findall(document.lower()))
+    return 1 if all(word in present for word in words.split()) else 0
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _json_equal(a: Any, b: Any) -> int:
+    if a is None or b is None:
+        return 0
+    return 1 if _same(json.loads(a), json.loads(b)) else 0
 
 
 def register_functions(dbapi_connection: Any) -> None:
     """Called on every new connection (see database.create_engine)."""
     dbapi_connection.create_function("tiled_regexp", 3, _regexp, deterministic=True)
     dbapi_connection.create_function("tiled_fulltext", 2, _fulltext, deterministic=True)
+    dbapi_connection.create_function("tiled_json_equal", 2, _json_equal, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 
-def _json_path(key: str) -> str:
-    return "$" + "".join("." + json.dumps(part) for part in key_path(key))
+def _json_path(parts: list[str]) -> str:
+    return "$" + "".join("." + json.dumps(part) for part in parts)
+
+
+def _definite(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """NULL (a missing key) counts as no match, so that NOT keeps its meaning."""
+    return case((condition, true()), else_=false())
 
 
 class SQLiteSearch:
+    name = "sqlite"
+
     def _type(self, key: str) -> ColumnElement[Any]:
-        return func.json_type(Node.metadata_, _json_path(key))
+        return func.json_type(Node.metadata_, _json_path(key_path(key)))
 
     def _value(self, key: str) -> ColumnElement[Any]:
-        return func.json_extract(Node.metadata_, _json_path(key))
+        return func.json_extract(Node.metadata_, _json_path(key_path(key)))
 
     def _equals(self, key: str, value: Any) -> ColumnElement[bool]:
         kind, extracted = self._type(key), self._value(key)
@@ -84,22 +146,21 @@ class SQLiteSearch:
             return and_(kind.in_(_NUMBER_TYPES), extracted == value)
         if isinstance(value, str):
             return and_(kind == "text", extracted == value)
-        if isinstance(value, list | dict):
-            return and_(
-                kind.in_(("array", "object")),
-                func.json(extracted) == func.json(literal(json.dumps(value))),
-            )
-        raise InvalidQueryError(f"Cannot compare metadata with {value!r}")
+        expected = "array" if isinstance(value, list) else "object"
+        return and_(kind == expected, func.tiled_json_equal(extracted, json.dumps(value)) == 1)
 
-    def metadata_condition(self, query: Query) -> ColumnElement[bool]:
+    def json_condition(self, query: Query) -> ColumnElement[bool]:
+        return _definite(self._condition(query))
+
+    def _condition(self, query: Query) -> ColumnElement[bool]:
         if isinstance(query, Eq):
             return self._equals(query.key, query.value)
         if isinstance(query, NotEq):
-            return or_(self._type(query.key).is_(None), not_(self._equals(query.key, query.value)))
+            return not_(self.json_condition(Eq(query.key, query.value)))
         if isinstance(query, NotIn):
-            return or_(self._type(query.key).is_(None), not_(self._in(query.key, query.value)))
+            return not_(self.json_condition(In(query.key, query.value)))
         if isinstance(query, In):
-            return self._in(query.key, query.value)
+            return or_(false(), *(self._equals(query.key, v) for v in query.value))
         if isinstance(query, Comparison):
             return self._compare(query)
         if isinstance(query, Contains):
@@ -107,27 +168,17 @@ class SQLiteSearch:
         if isinstance(query, KeyPresent):
             present = self._type(query.key).is_not(None)
             return present if query.exists else not_(present)
-        if isinstance(query, Like):
-            return and_(self._type(query.key) == "text", self._value(query.key).like(query.pattern))
-        if isinstance(query, Regex):
+        if isinstance(query, Like | Regex):
             return and_(
-                self._type(query.key) == "text",
-                func.tiled_regexp(query.pattern, self._value(query.key), int(query.case_sensitive))
-                == 1,
+                self._type(query.key) == "text", self.text_matches(self._value(query.key), query)
             )
-        if isinstance(query, FullText):
-            tree = func.json_tree(Node.metadata_).table_valued("type", "value").alias("words")
-            return exists(
-                select(literal(1))
-                .select_from(tree)
-                .where(tree.c.type == "text", func.tiled_fulltext(tree.c.value, query.text) == 1)
-            )
-        raise InvalidQueryError(f"The query type {type(query).__name__!r} is not supported")
+        raise TypeError(f"{type(query).__name__} is not a metadata query")
 
-    def _in(self, key: str, values: list[Any]) -> ColumnElement[bool]:
-        if not values:
-            return false()
-        return or_(*(self._equals(key, v) for v in values))
+    def text_matches(self, column: Any, query: Query) -> ColumnElement[bool]:
+        if isinstance(query, Like):
+            return column.like(query.pattern, escape="\\")
+        assert isinstance(query, Regex)
+        return func.tiled_regexp(query.pattern, column, int(query.case_sensitive)) == 1
 
     def _compare(self, query: Comparison) -> ColumnElement[bool]:
         kind, extracted = self._type(query.key), self._value(query.key)
@@ -138,7 +189,7 @@ class SQLiteSearch:
 
     def _contains(self, key: str, value: Any) -> ColumnElement[bool]:
         items = (
-            func.json_each(Node.metadata_, _json_path(key))
+            func.json_each(Node.metadata_, _json_path(key_path(key)))
             .table_valued("type", "value", "atom")
             .alias("items")
         )
@@ -151,11 +202,22 @@ class SQLiteSearch:
         elif isinstance(value, str):
             match = and_(items.c.type == "text", items.c.atom == value)
         else:
-            match = func.json(items.c.value) == func.json(literal(json.dumps(value)))
+            match = func.tiled_json_equal(items.c.value, json.dumps(value)) == 1
         return and_(
             self._type(key) == "array",
             exists(select(literal(1)).select_from(items).where(match)),
         )
+
+    def containment(self, parts: list[str], value: Any) -> ColumnElement[bool] | None:
+        return None  # SQLite has no index over whole JSON documents
+
+    def fulltext(self, words: list[str], *, indexed: bool) -> ColumnElement[bool]:
+        if not indexed:
+            return func.tiled_fulltext(Node.metadata_, " ".join(words)) == 1
+        # Each word quoted: FTS5 then treats it as a term, never as query syntax.
+        expression = " ".join(f'"{word}"' for word in words)
+        matches = select(nodes_fts.c.rowid).where(literal_column("nodes_fts").match(expression))
+        return Node.id.in_(matches)
 
     def has_spec(self, name: str) -> ColumnElement[bool]:
         specs = func.json_each(Node.specs).table_valued("value").alias("spec")
@@ -165,13 +227,38 @@ class SQLiteSearch:
             .where(func.json_extract(specs.c.value, "$.name") == name)
         )
 
-    def sort_columns(self, key: str, direction: int) -> list[ColumnElement[Any]]:
-        value = self._value(key)
-        ordered = value.asc() if direction > 0 else value.desc()
-        return [value.is_(None).asc(), ordered]  # missing values last either way
+    def number(self, value: int | float) -> ColumnElement[Any]:
+        return literal(value)
 
-    def distinct_value(self, key: str) -> ColumnElement[Any]:
-        return func.json_quote(self._value(key))
+    def decode_number(self, text: str) -> Any:
+        try:
+            return int(text)
+        except ValueError:
+            return float(text)
+
+    def sort_parts(self, parts: list[str]) -> tuple[ColumnElement[Any], ...]:
+        path = _json_path(parts)
+        kind = func.json_type(Node.metadata_, path)
+        value = func.json_extract(Node.metadata_, path)
+        rank = case(
+            (kind.in_(_NUMBER_TYPES), 0),
+            (kind == "text", 1),
+            (kind == "false", 2),
+            (kind == "true", 3),
+            (kind == "null", 4),
+            (kind == "array", 5),
+            (kind == "object", 6),
+            else_=None,
+        )
+        num = case((kind.in_(_NUMBER_TYPES), value), else_=0)
+        txt = case((kind == "text", func.substr(value, 1, PREFIX)), else_="")
+        return rank, num, txt
+
+    def distinct_value(self, parts: list[str]) -> ColumnElement[Any]:
+        return func.json_quote(func.json_extract(Node.metadata_, _json_path(parts)))
 
     def decode_distinct(self, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    def translate_error(self, error: DBAPIError) -> Exception | None:
+        return None

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from ...errors import BadRequestError
 from .. import auth
 from ..documents import envelope, path_url
 from ..node_access import catalog_of, resolve, split_path
@@ -39,6 +40,8 @@ async def distinct(request: Request, path: str) -> Response:
 async def revisions(request: Request, path: str) -> Response:
     node = await resolve(request, split_path(path))
     page = page_of(request)
+    if page.cursor is not None:
+        raise BadRequestError("Revisions are paged with page[offset], not page[cursor]")
     items, count = await catalog_of(request).revisions(
         node.path, offset=page.offset, limit=page.limit
     )

@@ -42,21 +42,33 @@ def queries_of(request: Request) -> list[Query]:
         raise InvalidQueryError(f"Invalid filter: {err}") from err
 
 
-def _page_links(request: Request, path: tuple[str, ...], page: Page, count: int) -> dict[str, Any]:
+def _page_links(
+    request: Request,
+    path: tuple[str, ...],
+    page: Page,
+    count: int,
+    next_cursor: str | None = None,
+    paged_by_cursor: bool = True,
+) -> dict[str, Any]:
+    """``self``, ``first`` and ``next`` URLs; filters and sort are not repeated (the
+    client re-adds its own), and ``next`` resumes with a cursor where there is one."""
     base = f"{_api(request)}/search/{path_url(path)}"
 
-    def at(offset: int | None) -> str:
-        params = {"page[limit]": page.limit}
-        if offset is not None:
-            params = {"page[offset]": offset, **params}
+    def url(**position: object) -> str:
+        params = {**{f"page[{k}]": v for k, v in position.items()}, "page[limit]": page.limit}
         return f"{base}?{urlencode(params, safe='[]')}"
 
-    following = page.offset + page.limit
-    return {
-        "self": at(page.offset),
-        "first": at(None),
-        "next": at(following) if following < count and page.limit > 0 else None,
-    }
+    if page.cursor is not None:
+        here = url(cursor=page.cursor)
+    else:
+        here = url(offset=page.offset) if page.offset else url()
+    if paged_by_cursor and next_cursor is not None:
+        following: str | None = url(cursor=next_cursor)
+    elif not paged_by_cursor and page.offset + page.limit < count and page.limit > 0:
+        following = url(offset=page.offset + page.limit)
+    else:
+        following = None
+    return {"self": here, "first": url(), "next": following}
 
 
 @router.get(
@@ -69,14 +81,17 @@ async def search(request: Request, path: str) -> Response:
     queries = queries_of(request)
     sorting = sorting_of(request)
     if node.is_catalog_node and not node.record.data_sources:
-        views, count = await _search_catalog(request, node, queries, sorting, page, fields)
+        views, count, following = await _search_catalog(
+            request, node, queries, sorting, page, fields
+        )
+        links = _page_links(request, node.path, page, count, following, paged_by_cursor=bool(views))
     else:
         views, count = await _search_file(request, node, queries, sorting, page, fields)
+        links = _page_links(request, node.path, page, count, paged_by_cursor=False)
     api = _api(request)
     include_ds = bool_param(request, "include_data_sources")
     selector = select_metadata_of(request)
     data = [resource(api, v, fields, include_ds, selector) for v in views]
-    links = _page_links(request, node.path, page, count)
     return document(request, envelope(data, links, {"count": count}))
 
 
@@ -87,17 +102,20 @@ async def _search_catalog(
     sorting: list[tuple[str, int]],
     page: Page,
     fields: frozenset[str] | None,
-) -> tuple[list[Any], int]:
+) -> tuple[list[Any], int, str | None]:
     if node.record.structure_family != StructureFamily.container:
         raise _not_a_container(node.record.structure_family, node.path)
     catalog = catalog_of(request)
-    count = await catalog.count(node.path, queries=queries)
-    if fields == frozenset({"count"}) or page.limit == 0:
-        return [], count
-    records = await catalog.search(
-        node.path, queries=queries, sorting=sorting, offset=page.offset, limit=page.limit
+    limit = 0 if fields == frozenset({"count"}) else page.limit
+    found = await catalog.page(
+        node.path,
+        queries=queries,
+        sorting=sorting,
+        limit=limit,
+        offset=page.offset,
+        cursor=page.cursor,
     )
-    return [view_of_record(r) for r in records], count
+    return [view_of_record(r) for r in found.records], found.count, found.next_cursor
 
 
 def _not_a_container(family: StructureFamily, path: tuple[str, ...]) -> Exception:
@@ -122,6 +140,10 @@ async def _search_file(
     if getattr(adapter, "structure_family", None) != StructureFamily.container:
         raise _not_a_container(StructureFamily(adapter.structure_family), node.path)
     keys: list[str] = await in_thread(request, adapter.keys)
+    if page.cursor is not None:
+        raise BadRequestError(
+            "page[cursor] is not used inside files; page with page[offset] instead"
+        )
     for query in queries:
         if isinstance(query, KeyLookup):
             keys = [k for k in keys if k == query.key]

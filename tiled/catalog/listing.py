@@ -1,0 +1,249 @@
+"""Listing the children of a container: exact counts, and pages that stay fast deep down.
+
+A page is found in two steps: a narrow query returns the ids (and sort values) of the
+page's rows, then ``load_records`` loads just those. The narrow query follows one of
+three plans:
+
+* default order: the ``(parent_id, id)`` index;
+* one indexable sort key: ``metadata_index`` in ``(rank, num, txt, node_id)`` order for
+  the nodes that have the key (phase 0), then the nodes lacking it (phase 1);
+* anything else (several keys, a key the index does not hold): a sort of the matches.
+
+With filters, each plan either *walks* its order and tests each row (``Term.scan``),
+when matches are common, or *materialises* the matches through the indexes
+(``Term.indexed``) and sorts them, when they are rare; the exact count, which the
+listing computes anyway, decides. A cursor resumes a walk with an index seek, so page
+10,000 costs what page 1 costs; ``page[offset]`` skips rows in the narrow query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, literal, not_, select, true
+from sqlalchemy.orm import aliased
+
+from . import orm
+from .search.index import SCALAR_RANKS
+from .search.ordering import (
+    Column,
+    Cursor,
+    Ordering,
+    SortKey,
+    after,
+    decode_cursor,
+    encode_cursor,
+    ordered,
+)
+from .search.terms import compile_terms
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from ..queries import Query
+    from .records import NodeRecord
+    from .search import SearchDialect
+    from .search.terms import Term
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a listing: records in order, the exact count, the next page's cursor."""
+
+    records: list[NodeRecord]
+    count: int
+    next_cursor: str | None
+
+
+# A walk tests about (rows wanted) x (total / matches) rows, each several times dearer
+# than reading an index entry; materialising reads every match once.
+_WALK_ROW_COST = 5
+
+
+@dataclass(frozen=True)
+class _Phase:
+    columns: list[Column]
+    source: Select[Any]  # FROM/WHERE without the filters' conditions
+
+
+class Listing:
+    """Count and page the children of one container that match ``queries``."""
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        dialect: SearchDialect,
+        parent_id: int,
+        queries: Sequence[Query],
+        sorting: Sequence[tuple[str, int]],
+    ) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.parent_id = parent_id
+        self.terms = compile_terms(dialect, parent_id, queries)
+        self.ordering = Ordering.parse(sorting)
+        self.phases = self._phases()
+
+    # -- counting -----------------------------------------------------------------------
+
+    async def total(self) -> int:
+        """All children, from the count the triggers maintain."""
+        statement = select(orm.NodeCount.children).where(orm.NodeCount.node_id == self.parent_id)
+        return int((await self.conn.execute(statement)).scalar() or 0)
+
+    async def count(self) -> int:
+        """The exact number of matches."""
+        return await self._count(self.terms)
+
+    async def _count(self, terms: Sequence[Term], extra: Sequence[Any] = ()) -> int:
+        if not terms and not extra:
+            return await self.total()
+        if len(terms) == 1 and not extra and terms[0].source is not None:
+            statement = select(func.count()).select_from(terms[0].source.subquery())
+        else:
+            statement = (
+                select(func.count())
+                .select_from(orm.Node)
+                .where(orm.Node.parent_id == self.parent_id, *(t.indexed for t in terms), *extra)
+            )
+        return int((await self.conn.execute(statement)).scalar_one())
+
+    # -- paging -------------------------------------------------------------------------
+
+    async def page(
+        self, *, limit: int, offset: int = 0, cursor: str | None = None, count: int | None = None
+    ) -> tuple[list[int], str | None]:
+        """Ids of one page in order, and the cursor of the next page (None at the end)."""
+        if count is None:
+            count = await self.count()
+        if count == 0 or limit == 0:
+            return [], None
+        resume = self._decode(cursor) if cursor else None
+        walk = await self._should_walk(count, offset + limit + 1)
+        wanted = limit + 1
+        rows: list[tuple[int, Any]] = []
+        first = resume.phase if resume else 0
+        for index in range(first, len(self.phases)):
+            seek = resume.values if resume and index == resume.phase else None
+            found = await self._run(self.phases[index], seek, offset, wanted - len(rows), walk)
+            if offset and not found and index + 1 < len(self.phases):
+                offset -= await self._phase_count(index)  # skipped the whole phase
+            else:
+                offset = 0
+            rows += [(index, row) for row in found]
+            if len(rows) >= wanted:
+                break
+        following = None
+        if len(rows) > limit:
+            phase, row = rows[limit - 1]
+            following = encode_cursor(self.ordering, phase, self.phases[phase].columns, row)
+        return [row[-1] for _, row in rows[:limit]], following
+
+    def _decode(self, token: str) -> Cursor:
+        kinds = [[c.kind for c in phase.columns] for phase in self.phases]
+        return decode_cursor(token, self.ordering, kinds, self.dialect)
+
+    async def _should_walk(self, count: int, reach: int) -> bool:
+        if not self.terms:
+            return True
+        total = await self.total()
+        return _WALK_ROW_COST * reach * total < count * count
+
+    async def _run(
+        self, phase: _Phase, seek: list[Any] | None, offset: int, limit: int, walk: bool
+    ) -> list[Any]:
+        columns = phase.columns
+        conditions = [t.scan if walk else t.indexed for t in self.terms]
+        if seek is not None:
+            conditions.append(after(columns, seek))
+        order = ordered(columns) if walk else _unindexed(columns)
+        statement = phase.source.where(*conditions).order_by(*order).limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        return list((await self.conn.execute(statement)).all())
+
+    async def _phase_count(self, index: int) -> int:
+        sort_key = self.ordering.single_indexed
+        if sort_key is None or index > 0:
+            return await self.count()
+        has_key = self._has_key(sort_key)
+        return await self._count(self.terms, [has_key])
+
+    # -- plans --------------------------------------------------------------------------
+
+    def _phases(self) -> list[_Phase]:
+        sort_key = self.ordering.single_indexed
+        if sort_key is not None:
+            return [self._by_index(sort_key), self._default([not_(self._has_key(sort_key))])]
+        if self.ordering.keys:
+            return [self._by_json()]
+        return [self._default([])]
+
+    def _default(self, extra: list[ColumnElement[bool]]) -> _Phase:
+        node = orm.Node
+        columns = [Column(node.id, self.ordering.tie, "int")]
+        source = select(node.id).where(node.parent_id == self.parent_id, *extra)
+        return _Phase(columns, source)
+
+    def _has_key(self, sort_key: SortKey) -> ColumnElement[bool]:
+        row = aliased(orm.MetadataIndex)
+        having = select(row.node_id).where(
+            row.parent_id == self.parent_id, row.path == sort_key.path, row.rank < SCALAR_RANKS
+        )
+        return orm.Node.id.in_(having)
+
+    def _by_index(self, sort_key: SortKey) -> _Phase:
+        row = aliased(orm.MetadataIndex)
+        direction = sort_key.direction
+        columns = [
+            Column(row.rank, direction, "int"),
+            Column(row.num, direction, "num"),
+            Column(row.txt, direction, "text"),
+            Column(row.node_id, self.ordering.tie, "int"),
+        ]
+        source = (
+            select(row.rank, row.num, row.txt, row.node_id)
+            .join(orm.Node, orm.Node.id == row.node_id)
+            .where(
+                row.parent_id == self.parent_id,
+                row.path == sort_key.path,
+                row.rank < SCALAR_RANKS,
+            )
+        )
+        return _Phase(columns, source)
+
+    def _by_json(self) -> _Phase:
+        columns: list[Column] = []
+        for sort_key in self.ordering.keys:
+            rank, num, txt = self.dialect.sort_parts(sort_key.parts)
+            direction = sort_key.direction
+            columns += [
+                Column(case((rank.is_(None), 1), else_=0), 1, "int"),  # missing last
+                Column(func.coalesce(rank, 0), direction, "int"),
+                Column(num, direction, "num"),
+                Column(txt, direction, "text"),
+            ]
+        columns.append(Column(orm.Node.id, self.ordering.tie, "int"))
+        source = select(*(c.expression for c in columns)).where(
+            orm.Node.parent_id == self.parent_id, true()
+        )
+        return _Phase(columns, source)
+
+
+def _unindexed(columns: Sequence[Column]) -> list[ColumnElement[Any]]:
+    """The same order, written so that no index can supply it: the planner then finds
+    the (few) matches through the filters' indexes and sorts them, instead of walking
+    the whole order testing each row."""
+    disguised = []
+    for column in columns:
+        expression = column.expression
+        if column.kind == "text":
+            expression = func.coalesce(expression, literal(""))
+        else:
+            expression = expression + 0
+        disguised.append(expression.asc() if column.direction > 0 else expression.desc())
+    return disguised
