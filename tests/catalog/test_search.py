@@ -94,6 +94,13 @@ def test_mixed_types_and_missing_keys_sort_deterministically(catalog, sorting):
     assert catalog.walk(("mixed",), 2, sorting=sorting) == want
     one_by_one = [catalog.keys(("mixed",), sorting=sorting, offset=i)[0] for i in range(len(want))]
     assert one_by_one == want
+    # filtered: nodes lacking "v" still come last, and phases carry offsets over
+    query = q.NotEq("v", "abc")
+    kept = expected(query, "mixed")
+    want = reference_order(MIXED, kept, sorting)
+    assert catalog.walk(("mixed",), 3, sorting=sorting, queries=[query]) == want
+    tail = catalog.keys(("mixed",), sorting=sorting, queries=[query], offset=len(want) - 2)
+    assert tail == want[-2:]
 
 
 MANY_KEYS = list(MANY)
@@ -111,6 +118,8 @@ MANY_KEYS = list(MANY)
         [q.Eq("color", "red")],
         [q.KeysFilter(["n003", "n100", "n050", "n051"])],
         [q.FullText("fox")],
+        [q.KeyPresent("sample.name")],
+        [q.NotEq("color", "purple"), q.FullText("dog")],
     ],
     ids=lambda qs: ",".join(x.name for x in qs) or "all",
 )

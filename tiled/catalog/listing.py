@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, literal, not_, select, true
+from sqlalchemy import case, func, literal, not_, select
 from sqlalchemy.orm import aliased
 
 from . import orm
@@ -59,15 +59,20 @@ class SearchPage:
     next_cursor: str | None
 
 
-# A walk tests about (rows wanted) x (total / matches) rows, each several times dearer
-# than reading an index entry; materialising reads every match once.
-_WALK_ROW_COST = 5
+@dataclass(frozen=True)
+class _Read:
+    columns: list[Column]
+    source: Select[Any]  # FROM/WHERE without the filters' conditions
 
 
 @dataclass(frozen=True)
 class _Phase:
-    columns: list[Column]
-    source: Select[Any]  # FROM/WHERE without the filters' conditions
+    """One stretch of the order, read by walking an index in order (``walk``) or by
+    finding the matches through the filters' indexes and sorting them (``sort``)."""
+
+    sort: _Read
+    walk: _Read | None
+    walk_cost: int  # a walked row's cost relative to a sorted match's
 
 
 class Listing:
@@ -87,6 +92,7 @@ class Listing:
         self.terms = compile_terms(dialect, parent_id, queries)
         self.ordering = Ordering.parse(sorting)
         self.phases = self._phases()
+        self._sizes: dict[int, int] = {}
 
     # -- counting -----------------------------------------------------------------------
 
@@ -112,6 +118,25 @@ class Listing:
             )
         return int((await self.conn.execute(statement)).scalar_one())
 
+    async def _size(self, index: int, count: int) -> int:
+        """Matches in phase ``index`` (only single-key sorts have two phases)."""
+        if index not in self._sizes:
+            sort_key = self.ordering.single_indexed
+            if sort_key is None:
+                self._sizes[index] = count
+            else:
+                having = await self._having(sort_key)
+                self._sizes[index] = having if index == 0 else count - having
+        return self._sizes[index]
+
+    async def _having(self, sort_key: SortKey) -> int:
+        if not self.terms:  # kept by the triggers
+            statement = select(orm.KeyCount.nodes).where(
+                orm.KeyCount.parent_id == self.parent_id, orm.KeyCount.path == sort_key.path
+            )
+            return int((await self.conn.execute(statement)).scalar() or 0)
+        return await self._count(self.terms, [self._has_key(sort_key)])
+
     # -- paging -------------------------------------------------------------------------
 
     async def page(
@@ -123,71 +148,64 @@ class Listing:
         if count == 0 or limit == 0:
             return [], None
         resume = self._decode(cursor) if cursor else None
-        walk = await self._should_walk(count, offset + limit + 1)
+        total = await self.total()
         wanted = limit + 1
         rows: list[tuple[int, Any]] = []
-        first = resume.phase if resume else 0
-        for index in range(first, len(self.phases)):
+        for index in range(resume.phase if resume else 0, len(self.phases)):
+            # phase 0 is estimated by the whole count; later phases are counted exactly
+            # (the triggers' key counts make that free without filters), and skipped
+            # when empty: finding that out by querying would scan the container.
+            matches = count if index == 0 else await self._size(index, count)
+            if matches == 0:
+                continue
+            phase = self.phases[index]
             seek = resume.values if resume and index == resume.phase else None
-            found = await self._run(self.phases[index], seek, offset, wanted - len(rows), walk)
-            if offset and not found and index + 1 < len(self.phases):
-                offset -= await self._phase_count(index)  # skipped the whole phase
-            else:
-                offset = 0
+            walk = _walk(phase, matches, total, offset + wanted)
+            found = await self._run(phase, seek, offset, wanted - len(rows), walk)
+            # an offset past this phase carries over, less the rows the phase holds
+            skipped = await self._size(index, count) if offset and not found else offset
+            offset -= min(offset, skipped)
             rows += [(index, row) for row in found]
             if len(rows) >= wanted:
                 break
         following = None
         if len(rows) > limit:
-            phase, row = rows[limit - 1]
-            following = encode_cursor(self.ordering, phase, self.phases[phase].columns, row)
+            index, row = rows[limit - 1]
+            following = encode_cursor(self.ordering, index, self.phases[index].sort.columns, row)
         return [row[-1] for _, row in rows[:limit]], following
 
     def _decode(self, token: str) -> Cursor:
-        kinds = [[c.kind for c in phase.columns] for phase in self.phases]
+        kinds = [[c.kind for c in phase.sort.columns] for phase in self.phases]
         return decode_cursor(token, self.ordering, kinds, self.dialect)
-
-    async def _should_walk(self, count: int, reach: int) -> bool:
-        if not self.terms:
-            return True
-        total = await self.total()
-        return _WALK_ROW_COST * reach * total < count * count
 
     async def _run(
         self, phase: _Phase, seek: list[Any] | None, offset: int, limit: int, walk: bool
     ) -> list[Any]:
-        columns = phase.columns
+        read = phase.walk if walk and phase.walk is not None else phase.sort
         conditions = [t.scan if walk else t.indexed for t in self.terms]
         if seek is not None:
-            conditions.append(after(columns, seek))
-        order = ordered(columns) if walk else _unindexed(columns)
-        statement = phase.source.where(*conditions).order_by(*order).limit(limit)
+            conditions.append(after(read.columns, seek))
+        order = ordered(read.columns) if walk else _unindexed(read.columns)
+        statement = read.source.where(*conditions).order_by(*order).limit(limit)
         if offset:
             statement = statement.offset(offset)
         return list((await self.conn.execute(statement)).all())
-
-    async def _phase_count(self, index: int) -> int:
-        sort_key = self.ordering.single_indexed
-        if sort_key is None or index > 0:
-            return await self.count()
-        has_key = self._has_key(sort_key)
-        return await self._count(self.terms, [has_key])
 
     # -- plans --------------------------------------------------------------------------
 
     def _phases(self) -> list[_Phase]:
         sort_key = self.ordering.single_indexed
         if sort_key is not None:
-            return [self._by_index(sort_key), self._default([not_(self._has_key(sort_key))])]
+            return [self._by_index(sort_key), self._lacking(sort_key)]
         if self.ordering.keys:
-            return [self._by_json()]
-        return [self._default([])]
+            return [_Phase(self._by_json(self.ordering.keys), None, 0)]
+        default = self._default()
+        return [_Phase(default, default, _WALK_ROW_COST)]
 
-    def _default(self, extra: list[ColumnElement[bool]]) -> _Phase:
+    def _default(self, *extra: ColumnElement[bool]) -> _Read:
         node = orm.Node
         columns = [Column(node.id, self.ordering.tie, "int")]
-        source = select(node.id).where(node.parent_id == self.parent_id, *extra)
-        return _Phase(columns, source)
+        return _Read(columns, select(node.id).where(node.parent_id == self.parent_id, *extra))
 
     def _has_key(self, sort_key: SortKey) -> ColumnElement[bool]:
         row = aliased(orm.MetadataIndex)
@@ -197,6 +215,7 @@ class Listing:
         return orm.Node.id.in_(having)
 
     def _by_index(self, sort_key: SortKey) -> _Phase:
+        """Nodes having the key: walked in ``metadata_index`` order, or sorted by JSON."""
         row = aliased(orm.MetadataIndex)
         direction = sort_key.direction
         columns = [
@@ -214,24 +233,48 @@ class Listing:
                 row.rank < SCALAR_RANKS,
             )
         )
-        return _Phase(columns, source)
+        rank = self.dialect.sort_parts(sort_key.parts)[0]
+        by_json = self._by_json([sort_key], rank.is_not(None), with_missing=False)
+        return _Phase(by_json, _Read(columns, source), 1)
 
-    def _by_json(self) -> _Phase:
+    def _lacking(self, sort_key: SortKey) -> _Phase:
+        """Nodes lacking the key, in default order."""
+        rank = self.dialect.sort_parts(sort_key.parts)[0]
+        walk = self._default(rank.is_(None))
+        return _Phase(self._default(not_(self._has_key(sort_key))), walk, _WALK_ROW_COST)
+
+    def _by_json(
+        self,
+        keys: Sequence[SortKey],
+        *extra: ColumnElement[bool],
+        with_missing: bool = True,
+    ) -> _Read:
         columns: list[Column] = []
-        for sort_key in self.ordering.keys:
+        for sort_key in keys:
             rank, num, txt = self.dialect.sort_parts(sort_key.parts)
             direction = sort_key.direction
+            if with_missing:
+                columns.append(Column(case((rank.is_(None), 1), else_=0), 1, "int"))
             columns += [
-                Column(case((rank.is_(None), 1), else_=0), 1, "int"),  # missing last
                 Column(func.coalesce(rank, 0), direction, "int"),
                 Column(num, direction, "num"),
                 Column(txt, direction, "text"),
             ]
         columns.append(Column(orm.Node.id, self.ordering.tie, "int"))
         source = select(*(c.expression for c in columns)).where(
-            orm.Node.parent_id == self.parent_id, true()
+            orm.Node.parent_id == self.parent_id, *extra
         )
-        return _Phase(columns, source)
+        return _Read(columns, source)
+
+
+# A walk tests about (rows wanted) x (total / matches) rows; sorting reads each match.
+_WALK_ROW_COST = 5  # a JSON test per walked row against an index entry per sorted match
+
+
+def _walk(phase: _Phase, matches: int, total: int, reach: int) -> bool:
+    if phase.walk is None:
+        return False
+    return matches >= total or phase.walk_cost * reach * total < matches * matches
 
 
 def _unindexed(columns: Sequence[Column]) -> list[ColumnElement[Any]]:
