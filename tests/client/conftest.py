@@ -233,19 +233,25 @@ class RecordingTransport(httpx.HTTPTransport):
 
 
 class FlakyTransport(RecordingTransport):
-    """Fails the first ``failures`` requests (a given exception or a canned response)."""
+    """The real transport, except that the next ``fail(n, ...)`` requests fail: by raising
+    an httpx transport error or by answering a canned response."""
 
-    def __init__(self, failures: int, failure: Exception | httpx.Response) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.failures = failures
-        self.failure = failure
+        self.pending: list[Exception | httpx.Response] = []
+        self.attempts = 0
+
+    def fail(self, times: int, failure: type[Exception] | httpx.Response) -> None:
+        self.pending = [failure] * times
         self.attempts = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.attempts += 1
-        if self.attempts <= self.failures:
+        if self.pending:
+            failure = self.pending.pop(0)
             self.requests.append(request)
-            if isinstance(self.failure, Exception):
-                raise type(self.failure)(str(self.failure), request=request)
-            return self.failure
+            self.sizes.append(-1)
+            if isinstance(failure, httpx.Response):
+                return failure
+            raise failure("injected failure", request=request)
         return super().handle_request(request)
