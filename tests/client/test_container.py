@@ -27,6 +27,7 @@ from tiled.queries import (
     Like,
     NotEq,
     NotIn,
+    Regex,
     Spec,
     StructureFamilyQuery,
 )
@@ -154,6 +155,8 @@ def test_repr(client, many):
         (KeyPresent("nested.n"), KEYS),
         (KeyPresent("nope"), []),
         (Like("color", "gr%"), KEYS[1::3]),
+        (Regex("color", "^(gr|bl)"), [k for i, k in enumerate(KEYS) if i % 3]),
+        (Regex("color", "^RED$", case_sensitive=False), KEYS[::3]),
         (FullText("blue"), KEYS[2::3]),
         (Spec("Even"), KEYS[::2]),
         (StructureFamilyQuery("container"), KEYS),
