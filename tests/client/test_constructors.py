@@ -139,7 +139,7 @@ def test_bad_structure_clients_fails_before_connecting():
 
 
 def test_not_a_tiled_server_is_a_clear_error(served):
-    from tiled.client import ClientError
+    from tiled.client import ClientConnectionError
 
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientConnectionError, match=r"no tiled API at .*/healthz/api/v1/"):
         from_uri(f"{served.url}/healthz/api/v1", api_key=API_KEY)

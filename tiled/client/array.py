@@ -146,7 +146,7 @@ def _has_ellipsis(key: Any) -> bool:
 
 def _bytes_of(array: numpy.ndarray) -> memoryview:
     """A writable byte view of a C-contiguous array, whatever its dtype."""
-    return memoryview(array.reshape(-1).view(numpy.uint8))
+    return array.reshape(-1).view(numpy.uint8).data
 
 
 def _block_index(block: Sequence[int] | int, structure: ArrayStructure) -> tuple[int, ...]:

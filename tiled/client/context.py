@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,12 @@ from urllib.parse import unquote
 import httpx
 import msgpack
 
-from .errors import ClientConnectionError, NoAPIKeyError, error_for_response
+from .errors import (
+    ClientConnectionError,
+    ClientNotFoundError,
+    NoAPIKeyError,
+    error_for_response,
+)
 
 __all__ = ["API_KEY_ENV", "Context", "ParsedURI", "parse_uri"]
 
@@ -34,7 +39,14 @@ DEFAULT_RETRIES = 3
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _MAX_RETRY_AFTER = 30.0
 
-Params = Sequence[tuple[str, str]] | Mapping[str, Any] | None
+Params = Sequence[tuple[str, str]] | Mapping[str, str] | None
+
+
+def _query(params: Params) -> httpx.QueryParams | None:
+    if params is None:
+        return None
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return httpx.QueryParams([(str(k), str(v)) for k, v in pairs])
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,7 @@ class _ApiKeyAuth(httpx.Auth):
         self._key = key
         self._origin = origin
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
         if self._key and (url.scheme, url.host, url.port) == self._origin:
             request.headers["Authorization"] = f"Apikey {self._key}"
@@ -173,7 +185,14 @@ class Context:
     def about(self) -> dict[str, Any]:
         """The server's root document (fetched anonymously, once)."""
         if self._about is None:
-            about = self.request("GET", f"{self.api_uri}/", authenticate=False)
+            try:
+                about = self.request("GET", f"{self.api_uri}/", authenticate=False)
+            except ClientNotFoundError as err:
+                raise ClientConnectionError(
+                    f"There is no tiled API at {self.api_uri}/ (404); check the URL",
+                    err.request,
+                    err.response,
+                ) from err
             document = _decode_document(about)
             if not isinstance(document, dict) or "authentication" not in document:
                 raise ClientConnectionError(
@@ -228,7 +247,9 @@ class Context:
         authenticate: bool = True,
     ) -> httpx.Response:
         """Send with retries; any status ≥ 400 becomes a :class:`ClientError`."""
-        request = self.http.build_request(method, url, params=params, json=json, headers=headers)
+        request = self.http.build_request(
+            method, url, params=_query(params), json=json, headers=headers
+        )
         auth = self._auth if authenticate else httpx.Auth()
         for attempt in self._attempts(method):
             with attempt:
@@ -241,7 +262,7 @@ class Context:
         self, url: str, *, params: Params = None, headers: Mapping[str, str] | None = None
     ) -> Iterator[httpx.Response]:
         """A streamed GET whose status is already checked (the body is not yet read)."""
-        request = self.http.build_request("GET", url, params=params, headers=headers)
+        request = self.http.build_request("GET", url, params=_query(params), headers=headers)
         for attempt in self._attempts("GET"):
             with attempt:
                 response = self.http.send(request, auth=self._auth, stream=True)
@@ -263,7 +284,9 @@ class Context:
         No intermediate copy of the body is kept; a broken connection restarts the
         piece from its beginning.
         """
-        request = self.http.build_request("GET", url, params=params, headers={"Accept": accept})
+        request = self.http.build_request(
+            "GET", url, params=_query(params), headers={"Accept": accept}
+        )
         for attempt in self._attempts("GET"):
             with attempt:
                 response = self.http.send(request, auth=self._auth, stream=True)
@@ -325,8 +348,9 @@ class _Attempt:
                 self._delay = 0.2 * 2 ** (self.number - 1)
                 return True
             raise ClientConnectionError(
-                f"Could not reach {error.request.url} ({type(error).__name__}: {error}) "
-                f"after {self.number} attempt(s); is the server running?",
+                f"The request to {error.request.url} failed ({type(error).__name__}: "
+                f"{error}) after {self.number} attempt(s); is the server running and "
+                "reachable?",
                 error.request,
             ) from error
         return False

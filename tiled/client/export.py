@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 if TYPE_CHECKING:
     from .base import BaseClient
@@ -69,5 +69,6 @@ def export_to(
             finally:
                 partial.unlink(missing_ok=True)
         else:
+            buffer = cast("BinaryIO", destination)
             for chunk in response.iter_bytes():
-                destination.write(chunk)
+                buffer.write(chunk)

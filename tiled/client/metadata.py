@@ -60,7 +60,7 @@ class DictView(Mapping[str, Any]):
         return copy.deepcopy(dict(self._data))
 
 
-def metadata_patch(current: Mapping[str, Any], update: Mapping[str, Any]) -> list[dict]:
+def metadata_patch(current: Mapping[str, Any], update: Mapping[str, Any]) -> list[dict[str, Any]]:
     """JSON Patch ops that turn ``current`` into ``current`` updated with ``update``'s keys.
 
     Only the keys given change; use ``replace_metadata`` to drop keys.
@@ -69,15 +69,15 @@ def metadata_patch(current: Mapping[str, Any], update: Mapping[str, Any]) -> lis
         raise TypeError(f"metadata must be a dict, not {type(update).__name__}")
     target = copy.deepcopy(dict(current))
     target.update(copy.deepcopy(dict(update)))
-    ops: list[dict] = jsonpatch.make_patch(dict(current), target).patch
+    ops: list[dict[str, Any]] = jsonpatch.make_patch(dict(current), target).patch
     return ops
 
 
-def specs_patch(current: list[Spec], specs: list[Spec | str]) -> list[dict]:
+def specs_patch(current: list[Spec], specs: list[Spec | str]) -> list[dict[str, Any]]:
     """JSON Patch ops that turn the node's spec list into ``specs``."""
     old = [s.to_json() for s in current]
     new = [Spec.from_json(s).to_json() for s in specs]
-    ops: list[dict] = jsonpatch.make_patch(old, new).patch
+    ops: list[dict[str, Any]] = jsonpatch.make_patch(old, new).patch
     return ops
 
 
@@ -96,7 +96,7 @@ class MetadataRevisions:
 
     def _page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         document = self._context.document(
-            "GET", self._url, params={"page[offset]": offset, "page[limit]": limit}
+            "GET", self._url, params={"page[offset]": str(offset), "page[limit]": str(limit)}
         )
         revisions = []
         for item in document["data"]:
