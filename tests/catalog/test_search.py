@@ -67,6 +67,18 @@ def test_combined_queries_and_together(catalog):
     assert catalog.count(("many",), queries=[*three, q.Spec("odd")]) == 0
 
 
+def test_comparisons_of_one_key_make_one_range(catalog):
+    window = [q.Key("i") >= 10, q.Key("color") == "red", q.Key("i") < 20, q.Key("i") != 12]
+    assert catalog.keys(("many",), queries=window) == ["n015", "n018"]
+    mixed = [q.Key("v") > 0, q.Key("v") < "zz"]  # a number and a string: nothing is both
+    assert catalog.keys(("mixed",), queries=mixed) == []
+    assert catalog.keys(("mixed",), queries=[q.Key("v") > "a", q.Key("v") <= "z" * 300]) == [
+        "m_str",
+        "m_long",
+        "m_longer",
+    ]
+
+
 def test_search_applies_to_direct_children_only(catalog):
     red = [q.Eq("color", "red")]
     assert catalog.keys(("tree",), queries=red) == ["a"]

@@ -26,7 +26,6 @@ from .search.index import (
     NUMBER,
     OBJECT,
     PREFIX,
-    SCALAR_RANKS,
     STRING,
     TRUE,
     index_path,
@@ -95,7 +94,6 @@ async def _metadata_values(listing: Listing, key: str) -> list[tuple[Any, int]]:
         return _merge((dialect.decode_distinct(v), int(n)) for v, n in rows)
     row = aliased(orm.MetadataIndex)
     scalar = and_(
-        row.rank < SCALAR_RANKS,
         row.rank.not_in((ARRAY, OBJECT)),
         or_(row.rank != STRING, func.length(row.txt) < PREFIX),
     )
@@ -106,7 +104,7 @@ async def _metadata_values(listing: Listing, key: str) -> list[tuple[Any, int]]:
     rows = await listing.conn.execute(grouped)
     tally = [(_decoded(rank, num, txt), int(n)) for rank, num, txt, n in rows]
     # arrays, objects and long strings: group their JSON
-    others = _indexed(listing, row, path, row.rank < SCALAR_RANKS, ~scalar)
+    others = _indexed(listing, row, path, ~scalar)
     json_rows = await listing.conn.execute(
         select(value, func.count())
         .where(*_matching(listing), orm.Node.id.in_(others))

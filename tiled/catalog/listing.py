@@ -26,7 +26,6 @@ from sqlalchemy import case, func, literal, not_, select
 from sqlalchemy.orm import aliased
 
 from . import orm
-from .search.index import SCALAR_RANKS
 from .search.ordering import (
     Column,
     Cursor,
@@ -210,7 +209,7 @@ class Listing:
     def _has_key(self, sort_key: SortKey) -> ColumnElement[bool]:
         row = aliased(orm.MetadataIndex)
         having = select(row.node_id).where(
-            row.parent_id == self.parent_id, row.path == sort_key.path, row.rank < SCALAR_RANKS
+            row.parent_id == self.parent_id, row.path == sort_key.path
         )
         return orm.Node.id.in_(having)
 
@@ -224,15 +223,13 @@ class Listing:
             Column(row.txt, direction, "text"),
             Column(row.node_id, self.ordering.tie, "int"),
         ]
-        source = (
-            select(row.rank, row.num, row.txt, row.node_id)
-            .join(orm.Node, orm.Node.id == row.node_id)
-            .where(
-                row.parent_id == self.parent_id,
-                row.path == sort_key.path,
-                row.rank < SCALAR_RANKS,
-            )
+        # The key's range of the index is exactly its values in order: no bound on rank,
+        # so that a cursor's row-value bound is the seek. Nodes join only for filters.
+        source = select(row.rank, row.num, row.txt, row.node_id).where(
+            row.parent_id == self.parent_id, row.path == sort_key.path
         )
+        if self.terms:
+            source = source.join(orm.Node, orm.Node.id == row.node_id)
         rank = self.dialect.sort_parts(sort_key.parts)[0]
         by_json = self._by_json([sort_key], rank.is_not(None), with_missing=False)
         return _Phase(by_json, _Read(columns, source), 1)

@@ -1,8 +1,9 @@
 """What the ``metadata_index`` table holds, and conditions that read it.
 
 The table (migration 0002, maintained by triggers) has one row per metadata value
-reachable through objects up to ``DEPTH`` levels, per scalar element of an array at such
-a key, and per spec name. A query on an indexable key becomes an index range scan on
+reachable through objects up to ``DEPTH`` levels (under the key's path), per scalar
+element of an array at such a key (under the path + ``ELEMENTS``), and per spec name
+(under ``SPEC_PATH``). A query on an indexable key becomes an index range scan on
 ``(parent_id, path, rank, num, txt, node_id)``; a query the index cannot answer exactly
 (long strings, arrays or objects as values) uses it to find candidates and checks them
 against the JSON. The constants must match the migration that built the table.
@@ -25,22 +26,23 @@ if TYPE_CHECKING:
 DEPTH = 4
 PREFIX = 256
 MAX_PATH = 256
-SPEC_PATH = "\\"
+ELEMENTS = "\\"  # suffix of the path of an array's elements; no escaped key ends so
+SPEC_PATH = ELEMENTS  # spec names: the elements of the empty path
 
 NUMBER, STRING, FALSE, TRUE, NULL, ARRAY, OBJECT = range(7)
 ELEMENT = 10  # added to the rank of a scalar found inside an array
-SCALAR_RANKS = 10  # ranks below this are values at the key itself (used for sorting)
 
 
 def escape(part: str) -> str:
     return part.replace("\\", "\\\\").replace(".", "\\.")
 
 
-def index_path(parts: list[str]) -> str | None:
-    """The stored path of a key, or None when the index does not cover it."""
+def index_path(parts: list[str], *, elements: bool = False) -> str | None:
+    """The stored path of a key (or of its array's elements), or None when the index
+    does not cover it."""
     if len(parts) > DEPTH:
         return None
-    path = ".".join(escape(p) for p in parts)
+    path = ".".join(escape(p) for p in parts) + (ELEMENTS if elements else "")
     return path if len(path) <= MAX_PATH else None
 
 
@@ -103,9 +105,6 @@ class IndexLookup:
         return and_(
             row.rank == NUMBER, _OPERATORS[operator](row.num, self.dialect.number(value))
         ), True
-
-    def present(self) -> ColumnElement[bool]:
-        return self.row.rank < SCALAR_RANKS
 
 
 _OPERATORS = {

@@ -64,9 +64,22 @@ class Term:
 
 
 def compile_terms(dialect: SearchDialect, parent_id: int, queries: Sequence[Query]) -> list[Term]:
-    """One term per query that restricts the listing, in order (they AND together)."""
+    """Terms that AND together: one per query, except that comparisons of one key with
+    values of one type merge into one range (``a <= x < b`` is one index range scan,
+    not the intersection of two half-open ones)."""
     compiler = _Compiler(dialect, parent_id)
-    terms = [compiler.term(query) for query in queries]
+    ranges: dict[tuple[str, bool], list[Comparison]] = {}
+    for query in queries:
+        if isinstance(query, Comparison):
+            ranges.setdefault((query.key, isinstance(query.value, str)), []).append(query)
+    terms: list[Term | None] = []
+    for query in queries:
+        if not isinstance(query, Comparison):
+            terms.append(compiler.term(query))
+            continue
+        group = ranges.get((query.key, isinstance(query.value, str)))
+        if group and group[0] is query:
+            terms.append(compiler.range(group))
     return [t for t in terms if t is not None]
 
 
@@ -128,9 +141,11 @@ class _Compiler:
         check = self.dialect.json_condition(query)
         return Term(check if prefilter is None else and_(prefilter, check), check)
 
-    def _lookup_for(self, key: str) -> tuple[list[str], IndexLookup | None]:
+    def _lookup_for(
+        self, key: str, *, elements: bool = False
+    ) -> tuple[list[str], IndexLookup | None]:
         parts = key_path(key)
-        path = index_path(parts)
+        path = index_path(parts, elements=elements)
         return parts, None if path is None else IndexLookup(self.dialect, self.parent_id, path)
 
     def _eq(self, query: Eq) -> Term:
@@ -159,15 +174,18 @@ class _Compiler:
         )
         return positive(self, opposite).negated()
 
-    def _compare(self, query: Comparison) -> Term:
-        _, lookup = self._lookup_for(query.key)
+    def range(self, comparisons: list[Comparison]) -> Term:
+        """Comparisons of one key with values of one type, as one range of the index."""
+        _, lookup = self._lookup_for(comparisons[0].key)
+        check = and_(*(self.dialect.json_condition(c) for c in comparisons))
         if lookup is None:
-            return self._json_only(query)
-        match, exact = lookup.compare(query.operator, query.value)
-        return self._from_index(lookup.select(match), exact, self.dialect.json_condition(query))
+            return Term(check, check)
+        bounds = [lookup.compare(c.operator, c.value) for c in comparisons]
+        exact = all(e for _, e in bounds)
+        return self._from_index(lookup.select(*(b for b, _ in bounds)), exact, check)
 
     def _contains(self, query: Contains) -> Term:
-        parts, lookup = self._lookup_for(query.key)
+        parts, lookup = self._lookup_for(query.key, elements=True)
         if lookup is None or isinstance(query.value, list | dict):
             prefilter = self.dialect.containment(parts, [query.value])
             return self._json_only(query, prefilter)
@@ -179,7 +197,7 @@ class _Compiler:
         if lookup is None:
             term = self._json_only(KeyPresent(query.key))
         else:
-            selected = lookup.select(lookup.present())
+            selected = lookup.select()  # the key's range holds one row per node having it
             term = Term(
                 Node.id.in_(selected), self.dialect.json_condition(KeyPresent(query.key)), selected
             )
@@ -236,7 +254,7 @@ _Compiler._HANDLERS.update(
         NotEq: lambda c, q: c._not(_Compiler._eq, q),
         In: _Compiler._in,
         NotIn: lambda c, q: c._not(_Compiler._in, q),
-        Comparison: _Compiler._compare,
+        Comparison: lambda c, query: c.range([query]),
         Contains: _Compiler._contains,
         KeyPresent: _Compiler._present,
         Like: _Compiler._text,

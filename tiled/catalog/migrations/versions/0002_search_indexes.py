@@ -9,12 +9,14 @@ catalog, the bulk indexer, a COPY into PostgreSQL) maintains them without knowin
 exist:
 
 * ``metadata_index``: one row per metadata value reachable through objects up to depth
-  4 (and per scalar element of an array, and per spec name), keyed
-  ``(parent_id, path, rank, num, txt, node_id)``. ``path`` is the dotted key with ``\\``
-  and ``.`` inside keys escaped by a backslash; ``rank`` orders JSON types (0 number,
-  1 string, 2 false, 3 true, 4 null, 5 array, 6 object; 10 + rank for array elements;
-  11 under the reserved path ``\\`` for spec names); ``num`` holds numbers and ``txt`` the
-  first 256 characters of strings (0 and '' otherwise). Equality, ranges, ``in``,
+  4, keyed ``(parent_id, path, rank, num, txt, node_id)``. ``path`` is the dotted key with
+  ``\\`` and ``.`` inside keys escaped by a backslash; ``rank`` orders JSON types (0
+  number, 1 string, 2 false, 3 true, 4 null, 5 array, 6 object); ``num`` holds numbers
+  and ``txt`` the first 256 characters of strings (0 and '' otherwise). The scalar
+  elements of an array at ``path`` are rows under ``path`` + ``\\`` with rank 10 + their
+  rank, spec names rows under ``\\`` with rank 11: an escaped path never ends in an odd
+  number of backslashes, so these never collide with a key, and a key's own range of the
+  index holds exactly its values, in sort order. Equality, ranges, ``in``,
   ``contains``, key presence, specs and sorting by any such key are index range scans.
 * full text: SQLite FTS5 (``nodes_fts``, contentless, rowid = node id) and, on
   PostgreSQL, a GIN index on ``tiled_fulltext_document(metadata)``. Both index the
@@ -107,7 +109,7 @@ def _sqlite_rows(metadata: str, specs: str, source: str = "", columns: str = "")
         item = f"e{level}"
         selects.append(f"SELECT {columns}{path} AS path, {_sqlite_value(item, 0)} FROM {tables}")
         selects.append(
-            f"SELECT {columns}{path} AS path, {_sqlite_value('a', 10)} FROM {tables}, "
+            f"SELECT {columns}{path} || '\\' AS path, {_sqlite_value('a', 10)} FROM {tables}, "
             f"json_each(CASE WHEN {item}.type = 'array' THEN {item}.value END) AS a "
             "WHERE a.type NOT IN ('array', 'object')"
         )
@@ -304,10 +306,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT w.path, {_pg_value('w.value', 0)}
   FROM walk AS w WHERE length(w.path) <= {MAX_PATH}
   UNION ALL
-  SELECT DISTINCT w.path, {_pg_value('a.value', 10)}
+  SELECT DISTINCT w.path || '{SPEC_PATH}', {_pg_value('a.value', 10)}
   FROM walk AS w, jsonb_array_elements(
       CASE WHEN jsonb_typeof(w.value) = 'array' THEN w.value ELSE '[]' END) AS a(value)
-  WHERE jsonb_typeof(a.value) NOT IN ('array', 'object') AND length(w.path) <= {MAX_PATH}
+  WHERE jsonb_typeof(a.value) NOT IN ('array', 'object') AND length(w.path) < {MAX_PATH}
   UNION ALL
   SELECT DISTINCT '{SPEC_PATH}', 11::smallint, 0::numeric, left(s ->> 'name', {PREFIX})
   FROM jsonb_array_elements(
