@@ -84,8 +84,11 @@ class Listing:
         parent_id: int,
         queries: Sequence[Query],
         sorting: Sequence[tuple[str, int]],
+        *,
+        total: int | None = None,
     ) -> None:
         self.conn = conn
+        self._total = total
         self.dialect = dialect
         self.parent_id = parent_id
         self.terms = compile_terms(dialect, parent_id, queries)
@@ -97,8 +100,12 @@ class Listing:
 
     async def total(self) -> int:
         """All children, from the count the triggers maintain."""
-        statement = select(orm.NodeCount.children).where(orm.NodeCount.node_id == self.parent_id)
-        return int((await self.conn.execute(statement)).scalar() or 0)
+        if self._total is None:
+            statement = select(orm.NodeCount.children).where(
+                orm.NodeCount.node_id == self.parent_id
+            )
+            self._total = int((await self.conn.execute(statement)).scalar() or 0)
+        return self._total
 
     async def count(self) -> int:
         """The exact number of matches."""

@@ -99,6 +99,29 @@ class Catalog:
             )
         return int(row.id)
 
+    async def _listing(
+        self,
+        conn: AsyncConnection,
+        path: Sequence[str],
+        queries: Sequence[Query],
+        sorting: Sequence[tuple[str, int]],
+    ) -> Listing:
+        """The container at ``path`` and its child count, in one indexed query."""
+        node, counts = orm.Node, orm.NodeCount
+        statement = (
+            select(node.id, node.structure_family, func.coalesce(counts.children, 0))
+            .outerjoin(counts, counts.node_id == node.id)
+            .where(node.path == join_path(tuple(path)))
+        )
+        row = (await conn.execute(statement)).first()
+        if row is None:
+            raise NotFoundError(f"No such entry: {list(path)}")
+        if row[1] != StructureFamily.container.value:
+            raise UnsupportedOperationError(
+                f"The node {join_path(tuple(path))!r} is an {row[1]}, not a container"
+            )
+        return Listing(conn, self.search_dialect, int(row[0]), queries, sorting, total=int(row[2]))
+
     async def page(
         self,
         path: Sequence[str],
@@ -115,8 +138,7 @@ class Catalog:
         ``cursor`` is the ``next_cursor`` of the previous page (see ``listing.py``).
         """
         async with self.engine.connect() as conn:
-            parent_id = await self._container_id(conn, tuple(path))
-            listing = Listing(conn, self.search_dialect, parent_id, queries, sorting)
+            listing = await self._listing(conn, path, queries, sorting)
             try:
                 count = await listing.count()
                 ids, following = await listing.page(
@@ -147,8 +169,7 @@ class Catalog:
 
     async def count(self, path: Sequence[str], *, queries: Sequence[Query] = ()) -> int:
         async with self.engine.connect() as conn:
-            parent_id = await self._container_id(conn, tuple(path))
-            listing = Listing(conn, self.search_dialect, parent_id, queries, ())
+            listing = await self._listing(conn, path, queries, ())
             try:
                 return await listing.count()
             except DBAPIError as err:
@@ -379,8 +400,7 @@ class Catalog:
         from .distinct import distinct_values
 
         async with self.engine.connect() as conn:
-            parent_id = await self._container_id(conn, tuple(path))
-            listing = Listing(conn, self.search_dialect, parent_id, queries, ())
+            listing = await self._listing(conn, path, queries, ())
             return await distinct_values(
                 listing,
                 metadata_keys=metadata_keys,
