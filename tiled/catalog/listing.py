@@ -232,7 +232,7 @@ class Listing:
         ]
         # The key's range of the index is exactly its values in order: no bound on rank,
         # so that a cursor's row-value bound is the seek. Nodes join only for filters.
-        source = select(row.rank, row.num, row.txt, row.node_id).where(
+        source: Any = select(row.rank, row.num, row.txt, row.node_id).where(
             row.parent_id == self.parent_id, row.path == sort_key.path
         )
         if self.terms:
@@ -281,11 +281,11 @@ def _walk(phase: _Phase, matches: int, total: int, reach: int) -> bool:
     return matches >= total or phase.walk_cost * reach * total < matches * matches
 
 
-def _unindexed(columns: Sequence[Column]) -> list[ColumnElement[Any]]:
+def _unindexed(columns: Sequence[Column]) -> list[Any]:
     """The same order, written so that no index can supply it: the planner then finds
     the (few) matches through the filters' indexes and sorts them, instead of walking
     the whole order testing each row."""
-    disguised = []
+    disguised: list[Any] = []
     for column in columns:
         expression = column.expression
         if column.kind == "text":

@@ -55,7 +55,7 @@ class Ordering:
     @classmethod
     def parse(cls, sorting: Sequence[tuple[str, int]]) -> Ordering:
         """``[("i", 1), ("", -1)]`` style pairs; keys after the default key cannot matter."""
-        keys = []
+        keys: list[SortKey] = []
         for key, direction in sorting:
             if not key:
                 return cls(tuple(keys), direction < 0)
@@ -84,12 +84,12 @@ class Ordering:
 
 @dataclass(frozen=True)
 class Column:
-    expression: ColumnElement[Any]
+    expression: Any  # a column or SQL expression
     direction: int
     kind: str  # "int", "num" or "text": how a cursor stores its value
 
 
-def ordered(columns: Sequence[Column]) -> list[ColumnElement[Any]]:
+def ordered(columns: Sequence[Column]) -> list[Any]:
     return [c.expression.asc() if c.direction > 0 else c.expression.desc() for c in columns]
 
 

@@ -109,9 +109,13 @@ class PostgreSQLSearch:
 
     def text_matches(self, column: Any, query: Query) -> ColumnElement[bool]:
         if isinstance(query, Like):
-            return column.like(query.pattern, escape="\\")
+            matched: ColumnElement[bool] = column.like(query.pattern, escape="\\")
+            return matched
         assert isinstance(query, Regex)
-        return column.bool_op("~" if query.case_sensitive else "~*")(query.pattern)
+        found: ColumnElement[bool] = column.bool_op("~" if query.case_sensitive else "~*")(
+            query.pattern
+        )
+        return found
 
     def _compare(self, query: Comparison) -> ColumnElement[bool]:
         operator = _OPERATORS[query.operator]

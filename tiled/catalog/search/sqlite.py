@@ -176,7 +176,8 @@ class SQLiteSearch:
 
     def text_matches(self, column: Any, query: Query) -> ColumnElement[bool]:
         if isinstance(query, Like):
-            return column.like(query.pattern, escape="\\")
+            matched: ColumnElement[bool] = column.like(query.pattern, escape="\\")
+            return matched
         assert isinstance(query, Regex)
         return func.tiled_regexp(query.pattern, column, int(query.case_sensitive)) == 1
 
