@@ -103,8 +103,10 @@ async def _metadata_values(listing: Listing, key: str) -> list[tuple[Any, int]]:
     )
     rows = await listing.conn.execute(grouped)
     tally = [(_decoded(rank, num, txt), int(n)) for rank, num, txt, n in rows]
-    # arrays, objects and long strings: group their JSON
-    others = _indexed(listing, row, path, ~scalar)
+    # arrays, objects and long strings: group their JSON (the outer query filters)
+    others = select(row.node_id).where(
+        row.parent_id == listing.parent_id, row.path == path, ~scalar
+    )
     json_rows = await listing.conn.execute(
         select(value, func.count())
         .where(*_matching(listing), orm.Node.id.in_(others))
@@ -119,7 +121,8 @@ def _indexed(listing: Listing, row: Any, path: str, *conditions: Any) -> Select[
         row.parent_id == listing.parent_id, row.path == path, *conditions
     )
     if listing.terms:
-        matching = select(orm.Node.id).where(*_matching(listing))
+        # correlate_except: nested in a query on nodes, this must not borrow its row
+        matching = select(orm.Node.id).where(*_matching(listing)).correlate_except(orm.Node)
         statement = statement.where(row.node_id.in_(matching))
     return statement
 
