@@ -172,7 +172,9 @@ def test_count_only_and_empty_pages(catalog):
 
 
 @pytest.mark.parametrize(
-    "cursor", ["garbage", "", "eyJ4IjoxfQ", "WyJhYmMiLDAsWzFdXQ", "W10"], ids=repr
+    "cursor",
+    ["garbage", "", "eyJ4IjoxfQ", "WyJhYmMiLDAsWzFdXQ", "W10", "WyJhYmMiLC0xLFsxXV0", "%%%"],
+    ids=repr,
 )
 def test_foreign_cursors_are_refused(catalog, cursor):
     if not cursor:

@@ -153,6 +153,8 @@ def decode_cursor(
     try:
         padded = token + "=" * (-len(token) % 4)
         fingerprint, phase, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(phase, int) or not 0 <= phase < len(kinds):
+            raise BadRequestError(problem)
         expected = kinds[phase]
         if fingerprint != ordering.fingerprint() or len(values) != len(expected):
             raise BadRequestError(problem)
