@@ -18,7 +18,8 @@ listing computes anyway, decides. A cursor resumes a walk with an index seek, so
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,14 +65,36 @@ class _Read:
     source: Select[Any]  # FROM/WHERE without the filters' conditions
 
 
-@dataclass(frozen=True)
 class _Phase:
     """One stretch of the order, read by walking an index in order (``walk``) or by
-    finding the matches through the filters' indexes and sorting them (``sort``)."""
+    finding the matches through the filters' indexes and sorting them (``sort``).
 
-    sort: _Read
-    walk: _Read | None
-    walk_cost: int  # a walked row's cost relative to a sorted match's
+    The SQL of each is built only if used: building it is a good part of a request.
+    """
+
+    def __init__(
+        self,
+        kinds: list[str],
+        sort: Callable[[], _Read],
+        walk: Callable[[], _Read] | None,
+        walk_cost: int,
+    ) -> None:
+        self.kinds = kinds  # how a cursor stores each order column
+        self._sort = sort
+        self._walk = walk
+        self.walk_cost = walk_cost  # a walked row's cost relative to a sorted match's
+
+    @property
+    def can_walk(self) -> bool:
+        return self._walk is not None
+
+    @functools.cached_property
+    def sort(self) -> _Read:
+        return self._sort()
+
+    @functools.cached_property
+    def walk(self) -> _Read | None:
+        return self._walk() if self._walk is not None else None
 
 
 class Listing:
@@ -177,11 +200,11 @@ class Listing:
         following = None
         if len(rows) > limit:
             index, row = rows[limit - 1]
-            following = encode_cursor(self.ordering, index, self.phases[index].sort.columns, row)
+            following = encode_cursor(self.ordering, index, self.phases[index].kinds, row)
         return [row[-1] for _, row in rows[:limit]], following
 
     def _decode(self, token: str) -> Cursor:
-        kinds = [[c.kind for c in phase.sort.columns] for phase in self.phases]
+        kinds = [phase.kinds for phase in self.phases]
         return decode_cursor(token, self.ordering, kinds, self.dialect)
 
     async def _run(
@@ -204,9 +227,10 @@ class Listing:
         if sort_key is not None:
             return [self._by_index(sort_key), self._lacking(sort_key)]
         if self.ordering.keys:
-            return [_Phase(self._by_json(self.ordering.keys), None, 0)]
-        default = self._default()
-        return [_Phase(default, default, _WALK_ROW_COST)]
+            keys = self.ordering.keys
+            kinds = ["int", "int", "num", "text"] * len(keys) + ["int"]
+            return [_Phase(kinds, lambda: self._by_json(keys), None, 0)]
+        return [_Phase(["int"], self._default, self._default, _WALK_ROW_COST)]
 
     def _default(self, *extra: ColumnElement[bool]) -> _Read:
         node = orm.Node
@@ -222,30 +246,42 @@ class Listing:
 
     def _by_index(self, sort_key: SortKey) -> _Phase:
         """Nodes having the key: walked in ``metadata_index`` order, or sorted by JSON."""
-        row = aliased(orm.MetadataIndex)
-        direction = sort_key.direction
-        columns = [
-            Column(row.rank, direction, "int"),
-            Column(row.num, direction, "num"),
-            Column(row.txt, direction, "text"),
-            Column(row.node_id, self.ordering.tie, "int"),
-        ]
-        # The key's range of the index is exactly its values in order: no bound on rank,
-        # so that a cursor's row-value bound is the seek. Nodes join only for filters.
-        source: Any = select(row.rank, row.num, row.txt, row.node_id).where(
-            row.parent_id == self.parent_id, row.path == sort_key.path
-        )
-        if self.terms:
-            source = source.join(orm.Node, orm.Node.id == row.node_id)
-        rank = self.dialect.sort_parts(sort_key.parts)[0]
-        by_json = self._by_json([sort_key], rank.is_not(None), with_missing=False)
-        return _Phase(by_json, _Read(columns, source), 1)
+
+        def walk() -> _Read:
+            row = aliased(orm.MetadataIndex)
+            direction = sort_key.direction
+            columns = [
+                Column(row.rank, direction, "int"),
+                Column(row.num, direction, "num"),
+                Column(row.txt, direction, "text"),
+                Column(row.node_id, self.ordering.tie, "int"),
+            ]
+            # The key's range of the index is exactly its values in order: no bound on
+            # rank, so that a cursor's row-value bound is the seek. Nodes join only for
+            # filters.
+            source: Any = select(row.rank, row.num, row.txt, row.node_id).where(
+                row.parent_id == self.parent_id, row.path == sort_key.path
+            )
+            if self.terms:
+                source = source.join(orm.Node, orm.Node.id == row.node_id)
+            return _Read(columns, source)
+
+        def sort() -> _Read:
+            rank = self.dialect.sort_parts(sort_key.parts)[0]
+            return self._by_json([sort_key], rank.is_not(None), with_missing=False)
+
+        return _Phase(["int", "num", "text", "int"], sort, walk, 1)
 
     def _lacking(self, sort_key: SortKey) -> _Phase:
         """Nodes lacking the key, in default order."""
-        rank = self.dialect.sort_parts(sort_key.parts)[0]
-        walk = self._default(rank.is_(None))
-        return _Phase(self._default(not_(self._has_key(sort_key))), walk, _WALK_ROW_COST)
+
+        def walk() -> _Read:
+            return self._default(self.dialect.sort_parts(sort_key.parts)[0].is_(None))
+
+        def sort() -> _Read:
+            return self._default(not_(self._has_key(sort_key)))
+
+        return _Phase(["int"], sort, walk, _WALK_ROW_COST)
 
     def _by_json(
         self,
@@ -276,7 +312,7 @@ _WALK_ROW_COST = 5  # a JSON test per walked row against an index entry per sort
 
 
 def _walk(phase: _Phase, matches: int, total: int, reach: int) -> bool:
-    if phase.walk is None:
+    if not phase.can_walk:
         return False
     return matches >= total or phase.walk_cost * reach * total < matches * matches
 

@@ -130,8 +130,8 @@ def either(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
 # -- cursors ------------------------------------------------------------------------------
 
 
-def encode_cursor(ordering: Ordering, phase: int, columns: Sequence[Column], row: Any) -> str:
-    values = [_encode_value(c.kind, v) for c, v in zip(columns, row, strict=True)]
+def encode_cursor(ordering: Ordering, phase: int, kinds: Sequence[str], row: Any) -> str:
+    values = [_encode_value(kind, v) for kind, v in zip(kinds, row, strict=True)]
     payload = json.dumps([ordering.fingerprint(), phase, values], separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
