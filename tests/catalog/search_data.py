@@ -212,13 +212,15 @@ def reference_order(
 ) -> list[str]:
     """``keys`` (in default order) sorted as the server must sort them."""
     position = {key: i for i, key in enumerate(data)}
-    tie = 1
     order: list[tuple[str, int]] = []
+    tie = None
     for key, direction in sorting:
         if not key:
             tie = direction
             break
         order.append((key, direction))
+    if tie is None:  # ties follow the last key's direction
+        tie = order[-1][1] if order else 1
 
     def compare(a: str, b: str) -> int:
         for key, direction in order:

@@ -1,10 +1,12 @@
 """Sort orders, their SQL columns, and opaque keyset cursors.
 
 An order is a list of metadata keys, each ascending or descending, then the default
-(insertion) order, which breaks ties and is reversed by a bare ``-``. For one key the
-value is compared as (rank of its JSON type, number, first 256 characters of text), so
-numbers < strings < false < true < null < arrays < objects; ``-key`` reverses that;
-nodes lacking the key come last either way, in default order.
+(insertion) order, which breaks ties. For one key the value is compared as (rank of its
+JSON type, number, first 256 characters of text), so numbers < strings < false < true <
+null < arrays < objects; ``-key`` reverses that, ties included, so that one index serves
+both directions; nodes lacking the key come last either way. Ties (and the nodes lacking
+a key) follow the default order in the direction of the last key, unless the default key
+is given explicitly (``sort=-`` or ``sort=+``).
 
 A cursor names the last row of a page by its position in the order, so the next page
 is an index seek, however deep. It is base64url JSON carrying a fingerprint of the order
@@ -50,7 +52,7 @@ class SortKey:
 @dataclass(frozen=True)
 class Ordering:
     keys: tuple[SortKey, ...]
-    reverse_default: bool
+    tie: int  # direction of the default order, which breaks ties
 
     @classmethod
     def parse(cls, sorting: Sequence[tuple[str, int]]) -> Ordering:
@@ -58,14 +60,10 @@ class Ordering:
         keys: list[SortKey] = []
         for key, direction in sorting:
             if not key:
-                return cls(tuple(keys), direction < 0)
+                return cls(tuple(keys), -1 if direction < 0 else 1)
             key_path(key)  # reject malformed keys early
             keys.append(SortKey(key, 1 if direction >= 0 else -1))
-        return cls(tuple(keys), False)
-
-    @property
-    def tie(self) -> int:
-        return -1 if self.reverse_default else 1
+        return cls(tuple(keys), keys[-1].direction if keys else 1)
 
     @property
     def single_indexed(self) -> SortKey | None:
