@@ -93,6 +93,7 @@ def test_search_applies_to_direct_children_only(catalog):
         [("v", -1)],
         [("v", 1), ("", -1)],
         [("v", -1), ("", -1)],
+        [("v", -1), ("", 1)],
         [("a.b.c.d.e", 1)],
         [("v", 1), ("w", -1)],
         [("", -1)],
