@@ -62,7 +62,8 @@ class SearchPage:
 @dataclass(frozen=True)
 class _Read:
     columns: list[Column]
-    source: Select[Any]  # FROM/WHERE without the filters' conditions
+    source: Select[Any]  # FROM/WHERE, without the filters' conditions unless ``filtered``
+    filtered: bool = False  # the source applies the filters itself
 
 
 class _Phase:
@@ -211,10 +212,10 @@ class Listing:
         self, phase: _Phase, seek: list[Any] | None, offset: int, limit: int, walk: bool
     ) -> list[Any]:
         read = phase.walk if walk and phase.walk is not None else phase.sort
-        conditions = [t.scan if walk else t.indexed for t in self.terms]
+        conditions = [] if read.filtered else [t.scan if walk else t.indexed for t in self.terms]
         if seek is not None:
             conditions.append(after(read.columns, seek))
-        order = ordered(read.columns) if walk else _unindexed(read.columns)
+        order = ordered(read.columns) if walk or read.filtered else _unindexed(read.columns)
         statement = read.source.where(*conditions).order_by(*order).limit(limit)
         if offset:
             statement = statement.offset(offset)
@@ -230,7 +231,19 @@ class Listing:
             keys = self.ordering.keys
             kinds = ["int", "int", "num", "text"] * len(keys) + ["int"]
             return [_Phase(kinds, lambda: self._by_json(keys), None, 0)]
+        if len(self.terms) == 1 and self.terms[0].source is not None:
+            return [_Phase(["int"], self._from_source, self._default, _WALK_ROW_COST)]
         return [_Phase(["int"], self._default, self._default, _WALK_ROW_COST)]
+
+    def _from_source(self) -> _Read:
+        """One filter that an index answers alone (already restricted to this container):
+        its node ids in order, without visiting ``nodes`` at all; for an equality the
+        index even holds them in order."""
+        source = self.terms[0].source
+        assert source is not None
+        matches = source.subquery()
+        column = Column(matches.c.node_id, self.ordering.tie, "int")
+        return _Read([column], select(matches.c.node_id), filtered=True)
 
     def _default(self, *extra: ColumnElement[bool]) -> _Read:
         node = orm.Node
