@@ -138,7 +138,7 @@ class Listing:
     async def _count(self, terms: Sequence[Term], extra: Sequence[Any] = ()) -> int:
         if not terms and not extra:
             return await self.total()
-        if len(terms) == 1 and not extra and terms[0].source is not None:
+        if len(terms) == 1 and not extra and terms[0].source is not None and terms[0].countable:
             statement = select(func.count()).select_from(terms[0].source.subquery())
         else:
             statement = (
@@ -232,7 +232,9 @@ class Listing:
             kinds = ["int", "int", "num", "text"] * len(keys) + ["int"]
             return [_Phase(kinds, lambda: self._by_json(keys), None, 0)]
         if len(self.terms) == 1 and self.terms[0].source is not None:
-            return [_Phase(["int"], self._from_source, self._default, _WALK_ROW_COST)]
+            # an ordered source is as good as a walk, without testing rows
+            walk = None if self.terms[0].ordered else self._default
+            return [_Phase(["int"], self._from_source, walk, _WALK_ROW_COST)]
         return [_Phase(["int"], self._default, self._default, _WALK_ROW_COST)]
 
     def _from_source(self) -> _Read:

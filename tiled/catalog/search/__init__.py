@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ...errors import InvalidQueryError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.sql.elements import ColumnElement
 
@@ -31,6 +32,9 @@ class SearchDialect(Protocol):
         """An indexed pre-filter for ``value`` at ``parts`` (PostgreSQL GIN), if any."""
 
     def fulltext(self, words: list[str], *, indexed: bool) -> ColumnElement[bool]: ...
+
+    def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:
+        """Matching children's ids, one each, in id order from the index, if it can."""
 
     def has_spec(self, name: str) -> ColumnElement[bool]: ...
 

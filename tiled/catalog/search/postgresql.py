@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     and_,
     case,
     cast,
@@ -155,6 +156,9 @@ class PostgreSQLSearch:
         document = func.tiled_fulltext_document(Node.metadata_)
         query = func.plainto_tsquery(literal_column("'simple'::regconfig"), " ".join(words))
         return document.bool_op("@@")(query)
+
+    def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:
+        return None  # GIN finds matches unordered: they are sorted (listing.py)
 
     def has_spec(self, name: str) -> ColumnElement[bool]:
         return Node.specs.bool_op("@>")(_jsonb([{"name": name}]))

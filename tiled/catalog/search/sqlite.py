@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Integer,
     MetaData,
+    Select,
     Table,
     Text,
     and_,
@@ -219,6 +220,17 @@ class SQLiteSearch:
         expression = " ".join(f'"{word}"' for word in words)
         matches = select(nodes_fts.c.rowid).where(literal_column("nodes_fts").match(expression))
         return Node.id.in_(matches)
+
+    def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:
+        # FTS5 yields its rowids (node ids) in order and stops early under a LIMIT; the
+        # container is checked per match (a join would let SQLite drive from nodes).
+        expression = " ".join(f'"{word}"' for word in words)
+        in_container = exists(
+            select(literal(1)).where(Node.parent_id == parent_id, Node.id == nodes_fts.c.rowid)
+        )
+        return select(nodes_fts.c.rowid.label("node_id")).where(
+            literal_column("nodes_fts").match(expression), in_container
+        )
 
     def has_spec(self, name: str) -> ColumnElement[bool]:
         specs = func.json_each(Node.specs).table_valued("value").alias("spec")

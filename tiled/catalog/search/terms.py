@@ -58,6 +58,8 @@ class Term:
     indexed: ColumnElement[bool]
     scan: ColumnElement[bool]
     source: Select[Any] | None = None
+    ordered: bool = False  # the source's index yields node ids in order (either way)
+    countable: bool = True  # counting the source beats counting through nodes
 
     def negated(self) -> Term:
         return Term(not_(self.indexed), not_(self.scan))
@@ -113,8 +115,13 @@ class _Compiler:
 
     def _fulltext(self, query: FullText) -> Term:
         words = query.words
+        source = self.dialect.fulltext_source(words, self.parent_id)
         return Term(
-            self.dialect.fulltext(words, indexed=True), self.dialect.fulltext(words, indexed=False)
+            self.dialect.fulltext(words, indexed=True),
+            self.dialect.fulltext(words, indexed=False),
+            source,
+            ordered=source is not None,
+            countable=False,  # checking the container per match is dearer in bulk
         )
 
     def _specs(self, query: SpecsQuery) -> Term | None:
@@ -126,15 +133,20 @@ class _Compiler:
         lookup = IndexLookup(self.dialect, self.parent_id, SPEC_PATH)
         match, exact = lookup.value(name, ELEMENT)
         exact_check = self.dialect.has_spec(name)
-        return self._from_index(lookup.select(match), exact, exact_check)
+        return self._from_index(lookup.select(match), exact, exact_check, ordered=True)
 
     # -- metadata ---------------------------------------------------------------------------
 
-    def _from_index(self, selected: Select[Any], exact: bool, check: ColumnElement[bool]) -> Term:
-        """A term from index candidates, rechecked against the JSON when inexact."""
+    def _from_index(
+        self, selected: Select[Any], exact: bool, check: ColumnElement[bool], ordered: bool = False
+    ) -> Term:
+        """A term from index candidates, rechecked against the JSON when inexact.
+
+        ``ordered``: one value was looked up, so the index holds its nodes by id.
+        """
         indexed = Node.id.in_(selected)
         if exact:
-            return Term(indexed, check, selected)
+            return Term(indexed, check, selected, ordered)
         return Term(and_(indexed, check), check)
 
     def _json_only(self, query: Query, prefilter: ColumnElement[bool] | None = None) -> Term:
@@ -153,7 +165,8 @@ class _Compiler:
         if lookup is None:
             return self._json_only(query, self.dialect.containment(parts, query.value))
         match, exact = lookup.value(query.value)
-        return self._from_index(lookup.select(match), exact, self.dialect.json_condition(query))
+        check = self.dialect.json_condition(query)
+        return self._from_index(lookup.select(match), exact, check, ordered=True)
 
     def _in(self, query: In) -> Term:
         if not query.value:
@@ -190,7 +203,8 @@ class _Compiler:
             prefilter = self.dialect.containment(parts, [query.value])
             return self._json_only(query, prefilter)
         match, exact = lookup.value(query.value, ELEMENT)
-        return self._from_index(lookup.select(match), exact, self.dialect.json_condition(query))
+        check = self.dialect.json_condition(query)
+        return self._from_index(lookup.select(match), exact, check, ordered=True)
 
     def _present(self, query: KeyPresent) -> Term:
         _, lookup = self._lookup_for(query.key)
