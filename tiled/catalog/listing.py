@@ -215,7 +215,8 @@ class Listing:
         conditions = [] if read.filtered else [t.scan if walk else t.indexed for t in self.terms]
         if seek is not None:
             conditions.append(after(read.columns, seek))
-        order = ordered(read.columns) if walk or read.filtered else _unindexed(read.columns)
+        in_order = walk or (read.filtered and self.terms[0].ordered)
+        order = ordered(read.columns) if in_order else _unindexed(read.columns)
         statement = read.source.where(*conditions).order_by(*order).limit(limit)
         if offset:
             statement = statement.offset(offset)

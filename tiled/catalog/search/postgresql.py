@@ -152,10 +152,10 @@ class PostgreSQLSearch:
         return Node.metadata_.bool_op("@>")(_jsonb(_nest(parts, value)))
 
     def fulltext(self, words: list[str], *, indexed: bool) -> ColumnElement[bool]:
-        # The expression must read exactly as in the index (migration 0002) to use it.
-        document = func.tiled_fulltext_document(Node.metadata_)
+        # nodes.fulltext: stored by migration 0002, GIN-indexed with parent_id; not mapped
+        # in the ORM, so that loading nodes does not load it.
         query = func.plainto_tsquery(literal_column("'simple'::regconfig"), " ".join(words))
-        return document.bool_op("@@")(query)
+        return literal_column("nodes.fulltext").bool_op("@@")(query)
 
     def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:
         return None  # GIN finds matches unordered: they are sorted (listing.py)

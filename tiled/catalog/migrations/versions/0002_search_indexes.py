@@ -19,7 +19,8 @@ exist:
   index holds exactly its values, in sort order. Equality, ranges, ``in``,
   ``contains``, key presence, specs and sorting by any such key are index range scans.
 * full text: SQLite FTS5 (``nodes_fts``, contentless, rowid = node id) and, on
-  PostgreSQL, a GIN index on ``tiled_fulltext_document(metadata)``. Both index the
+  PostgreSQL, a stored column ``fulltext = tiled_fulltext_document(metadata)`` with a
+  GIN index on ``(parent_id, fulltext)``. Both index the
   string values of the metadata, split into runs of letters and digits, lower-cased.
 * ``node_counts``: the number of children of each container, and ``key_counts``: the
   number of children having each indexed key, so that counting a container of millions
@@ -59,6 +60,7 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION IF EXISTS tiled_search_{name}()")
         op.execute("DROP INDEX IF EXISTS ix_nodes_fulltext")
         op.execute("DROP INDEX IF EXISTS ix_nodes_metadata")
+        op.execute("ALTER TABLE nodes DROP COLUMN IF EXISTS fulltext")
         op.execute("DROP FUNCTION IF EXISTS tiled_fulltext_document(jsonb)")
         op.execute("DROP FUNCTION IF EXISTS tiled_index_rows(jsonb, jsonb)")
     else:
@@ -336,6 +338,23 @@ _PG_CHANGED = (
 
 # Index rows are computed once per statement; a data-modifying CTE hands them on to the
 # key counts. Counts are upserted in key order so concurrent writers lock alike.
+_PG_FULLTEXT_INDEX = """
+DO $$
+BEGIN
+  BEGIN
+    CREATE EXTENSION IF NOT EXISTS btree_gin;
+  EXCEPTION WHEN undefined_file OR insufficient_privilege OR feature_not_supported THEN
+    RAISE NOTICE 'btree_gin unavailable: full-text index without parent_id';
+  END;
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'btree_gin') THEN
+    CREATE INDEX ix_nodes_fulltext ON nodes USING gin (parent_id, fulltext);
+  ELSE
+    CREATE INDEX ix_nodes_fulltext ON nodes USING gin (fulltext);
+  END IF;
+END
+$$
+"""
+
 _PG_ADD = """
   WITH added AS (
     INSERT INTO metadata_index (parent_id, path, rank, num, txt, node_id)
@@ -349,10 +368,15 @@ _PG_ADD = """
     GROUP BY parent_id, path ORDER BY parent_id, path
   ON CONFLICT (parent_id, path) DO UPDATE SET nodes = key_counts.nodes + excluded.nodes;
 """
+# As on SQLite, a node's rows are recomputed from its old metadata and deleted by key:
+# the table needs no second index on node_id (which would also tempt the planner to walk
+# it in node order instead of sorting a few matches).
 _PG_REMOVE = """
   WITH removed AS (
-    DELETE FROM metadata_index AS m USING {nodes}
-      WHERE m.node_id = o.id AND o.parent_id IS NOT NULL {where}
+    DELETE FROM metadata_index AS m USING {nodes}, tiled_index_rows(o.metadata, o.specs) AS r
+      WHERE m.parent_id = o.parent_id AND m.path = r.path AND m.rank = r.rank
+        AND m.num = r.num AND m.txt = r.txt AND m.node_id = o.id
+        AND o.parent_id IS NOT NULL {where}
     RETURNING m.parent_id, m.path, m.rank
   )
   UPDATE key_counts AS k SET nodes = k.nodes - d.removed
@@ -447,10 +471,14 @@ def _upgrade_postgresql() -> None:
         "CREATE INDEX ix_metadata_index_search "
         "ON metadata_index (parent_id, path, rank, num, txt, node_id)"
     )
-    op.execute("CREATE INDEX ix_metadata_index_node ON metadata_index (node_id)")
+    # The text search document is stored, so that testing a row while walking a listing
+    # does not recompute it; the GIN index holds parent_id too (btree_gin, a trusted
+    # contrib extension) so that a search finds only its container's matches.
     op.execute(
-        "CREATE INDEX ix_nodes_fulltext ON nodes USING gin (tiled_fulltext_document(metadata))"
+        "ALTER TABLE nodes ADD COLUMN fulltext tsvector "
+        "GENERATED ALWAYS AS (tiled_fulltext_document(metadata)) STORED"
     )
+    op.execute(_PG_FULLTEXT_INDEX)
     op.execute("CREATE INDEX ix_nodes_metadata ON nodes USING gin (metadata jsonb_path_ops)")
     op.execute("CREATE INDEX ix_nodes_parent_family ON nodes (parent_id, structure_family, id)")
     for name, (transition, body) in _PG_TRIGGERS.items():
