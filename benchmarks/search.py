@@ -343,7 +343,7 @@ def report(dialect: str, ops: list[Operation], target_ms: float) -> None:
     for label in ("sorted by -timestamp", "default order"):
         first = statistics.median(by_name[f"{label}, page 1"].samples)
         for op in ops:
-            if op.name.startswith(label) and "page 1" not in op.name:
+            if op.name.startswith(f"{label}, page ") and op.name != f"{label}, page 1":
                 deep = statistics.median(op.samples)
                 print(f"\n{op.name} / page 1 = {deep / first:.2f}x (p50, catalog)")
 
