@@ -20,7 +20,8 @@ client raises ``ClientError`` subclasses for error responses.
     │   └── DataBusyError                  a writer holds the file; try again later
     └── CatalogError                       the catalog database cannot be used as is
         ├── CatalogNotInitializedError     no schema yet: run with --init
-        └── CatalogSchemaError             an older or newer schema: upgrade
+        ├── CatalogSchemaError             an older or newer schema: upgrade
+        └── CatalogUnavailableError        down, restarting, locked or out of connections
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "CatalogError",
     "CatalogNotInitializedError",
     "CatalogSchemaError",
+    "CatalogUnavailableError",
     "ConflictError",
     "DataBusyError",
     "DataUnavailableError",
@@ -121,3 +123,11 @@ class CatalogNotInitializedError(CatalogError):
 
 class CatalogSchemaError(CatalogError):
     pass
+
+
+class CatalogUnavailableError(CatalogError):
+    """The database cannot serve right now; carries how many seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

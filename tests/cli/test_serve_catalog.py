@@ -1,55 +1,27 @@
 """``tiled serve catalog`` as a user runs it: a real subprocess on a free port."""
 
-import os
 import re
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 
 import httpx
 import pytest
 
-from tiled.testing.server import free_port
+from tiled.testing.processes import serve_catalog_process
 
 pytestmark = pytest.mark.serial
 
 
 @contextmanager
 def serve(*args, env=None):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tiled.cli.main", "serve", "catalog", *args, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                break
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.1)
-        yield process, url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with serve_catalog_process(args, env=env) as server:
+        yield server, server.url
 
 
-def stderr_of(process):
-    process.terminate()
-    return process.communicate(timeout=15)[1]
+def stderr_of(server):
+    server.stop()
+    return server.output()
 
 
 def test_missing_catalog_says_to_init(tmp_path):

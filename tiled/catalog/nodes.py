@@ -25,7 +25,8 @@ from ..queries import Query
 from ..structures.core import Spec, StructureFamily
 from ..structures.data_source import DataSource
 from . import orm
-from .database import check_database, create_engine, initialize_database
+from .connections import Connections
+from .database import PoolSettings, check_database, create_engine, initialize_database
 from .loading import load_records
 from .records import AssetStat, NodeRecord, Revision, join_path
 from .search import SearchDialect, condition, dialect_for
@@ -55,17 +56,18 @@ class Catalog:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.connections = Connections(engine)
         self.search_dialect: SearchDialect = dialect_for(engine.dialect.name)
 
     @classmethod
     async def connect(
-        cls, uri: str, *, init: bool = False, pool_size: int | None = None
+        cls, uri: str, *, init: bool = False, pool: PoolSettings | None = None
     ) -> Catalog:
         if init:
             await initialize_database(uri)
         else:
             await check_database(uri)
-        return cls(create_engine(uri, pool_size=pool_size))
+        return cls(create_engine(uri, pool=pool))
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -74,7 +76,7 @@ class Catalog:
 
     async def lookup(self, path: Sequence[str]) -> NodeRecord:
         """The node at ``path`` in one indexed query, whatever the depth."""
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             return await self._lookup(conn, tuple(path))
 
     async def _lookup(self, conn: AsyncConnection, path: tuple[str, ...]) -> NodeRecord:
@@ -121,7 +123,7 @@ class Catalog:
         Sort keys are dotted metadata paths (``""`` is insertion order); nodes lacking a
         sort key come last; ties fall back to insertion order.
         """
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             parent_id = await self._container_id(conn, tuple(path))
             order: list[ColumnElement[Any]] = []
             default_direction = 1
@@ -140,7 +142,7 @@ class Catalog:
             )
 
     async def count(self, path: Sequence[str], *, queries: Sequence[Query] = ()) -> int:
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             parent_id = await self._container_id(conn, tuple(path))
             statement = select(func.count()).select_from(orm.Node)
             statement = statement.where(*self._filters(parent_id, queries))
@@ -163,7 +165,7 @@ class Catalog:
         parent_path = tuple(parent_path)
         key = check_key(key if key is not None else uuid.uuid4().hex)
         path = (*parent_path, key)
-        async with self.engine.begin() as conn:
+        async with self.connections.writing() as conn:
             parent_id = await self._container_id(conn, parent_path)
             try:
                 node_id = (
@@ -268,7 +270,7 @@ class Catalog:
     ) -> NodeRecord:
         """Replace metadata and/or specs (None keeps them); the old state becomes a revision."""
         path = tuple(path)
-        async with self.engine.begin() as conn:
+        async with self.connections.writing() as conn:
             current = await self._lookup(conn, path)
             if keep_revision:
                 latest = (
@@ -298,7 +300,7 @@ class Catalog:
     async def revisions(
         self, path: Sequence[str], *, offset: int = 0, limit: int = 100
     ) -> tuple[list[Revision], int]:
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             node = await self._lookup(conn, tuple(path))
             where = orm.Revision.node_id == node.id
             total = (
@@ -328,7 +330,7 @@ class Catalog:
         if not path:
             raise UnsupportedOperationError("The root of the catalog cannot be deleted")
         prefix = join_path(path)
-        async with self.engine.begin() as conn:
+        async with self.connections.writing() as conn:
             node = await self._lookup(conn, path)
             if node.child_count and not recursive:
                 raise ConflictError(
@@ -370,7 +372,7 @@ class Catalog:
         """Distinct metadata values, families and spec lists among matching children."""
         from .distinct import distinct_values
 
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             parent_id = await self._container_id(conn, tuple(path))
             return await distinct_values(
                 conn,
