@@ -62,6 +62,7 @@ def background(args, cwd, port):
     finally:
         process.terminate()
         process.wait(timeout=15)
+        process.stderr.close()
 
 
 def substitute(args, data, port, uri=None):
