@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import exc
+from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -106,6 +106,11 @@ class Connections:
         """A connection in a transaction committed at the end of the block, all or nothing."""
         async with translated_errors(), self._write_engine.begin() as conn:
             yield conn
+
+    async def ping(self) -> None:
+        """One round trip to the database; raises CatalogUnavailableError when it is down."""
+        async with self.reading() as conn:
+            await conn.execute(text("SELECT 1"))
 
 
 def install_sqlite_transactions(engine: AsyncEngine) -> None:

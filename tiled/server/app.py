@@ -1,4 +1,5 @@
-"""Assembles the application: settings, catalog lifecycle, routes, error handling."""
+"""Assembles the application: settings, catalog lifecycle, routes, error handling, limits,
+metrics and the access log."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from .. import __version__
 from ..catalog import Catalog
 from .access_log import AccessLogMiddleware
 from .errors import install_error_handlers
-from .routes import array, create, distinct, metadata, root, search, table
-from .settings import ServerSettings
+from .limits import LimitsMiddleware
+from .metrics import MetricsMiddleware, ServerMetrics
+from .routes import array, create, distinct, health, metadata, root, search, table
+from .settings import ServerSettings, settings_from_environment
 
 logger = logging.getLogger("tiled.server")
 
@@ -23,11 +26,15 @@ logger = logging.getLogger("tiled.server")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Connect to the catalog for the life of the process (checks the schema first)."""
     settings: ServerSettings = app.state.settings
-    app.state.catalog = await Catalog.connect(settings.catalog_uri, init=settings.init)
+    app.state.catalog = await Catalog.connect(
+        settings.catalog_uri, init=settings.init, pool=settings.pool
+    )
+    app.state.metrics.watch_pool(app.state.catalog.engine)
     try:
         yield
     finally:
         await app.state.catalog.close()
+        app.state.metrics.process_exiting()
 
 
 def build_app(settings: ServerSettings) -> FastAPI:
@@ -42,8 +49,17 @@ def build_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.read_limiter = anyio.CapacityLimiter(settings.read_concurrency)
+    app.state.metrics = ServerMetrics()
     install_error_handlers(app)
-    for module in (root, metadata, create, search, array, table, distinct):
+    for module in (root, health, metadata, create, search, array, table, distinct):
         app.include_router(module.router)
+    # Outermost last: the access log and metrics also see what the limits refuse.
+    app.add_middleware(LimitsMiddleware, settings=settings)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(AccessLogMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each worker process (``--workers N``)."""
+    return build_app(settings_from_environment())

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 from fastapi import Request
 
 from ..adapters.registry import open_adapter
@@ -28,6 +27,7 @@ from ..structures.core import StructureFamily
 from ..structures.data_source import DataSource
 from .documents import DEFAULT_SORTING, NodeView
 from .file_access import resolve_asset_path
+from .threads import run_bounded
 
 logger = logging.getLogger("tiled.server")
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def catalog_of(request: Request) -> Catalog:
 
 async def in_thread(request: Request, func: Callable[..., T], *args: Any) -> T:
     """Run blocking file I/O in a worker thread, bounded per process."""
-    return await anyio.to_thread.run_sync(func, *args, limiter=request.app.state.read_limiter)
+    return await run_bounded(request.app.state.read_limiter, func, *args)
 
 
 @dataclass
