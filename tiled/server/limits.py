@@ -94,6 +94,7 @@ class _LimitedRequest:
         self.body_done = False
         self.started = False
         self.replaced = False
+        self.awaiting_body = False
         self.timer = anyio.CancelScope()
 
     async def run(self) -> None:
@@ -109,7 +110,9 @@ class _LimitedRequest:
                 self.scope["path"],
             )
             return  # the server closes the connection
-        if self.timer.cancelled_caught and not self.started:
+        if self.timer.cancelled_caught and not self.started and self.awaiting_body:
+            await _reject(self._send, 408, "The request body did not arrive in time")
+        elif self.timer.cancelled_caught and not self.started:
             logger.warning(
                 "%s %s took over %.0f s and was cancelled",
                 self.scope["method"],
@@ -128,8 +131,10 @@ class _LimitedRequest:
     async def receive(self) -> Message:
         if self.body_done:
             return await self._receive()  # waiting for a disconnect: no time limit
+        self.awaiting_body = True
         with anyio.move_on_after(self.settings.idle_timeout) as idle:
             message = await self._receive()
+        self.awaiting_body = False
         if idle.cancelled_caught:
             raise HTTPException(
                 408,
