@@ -59,7 +59,7 @@ def dataset_chunks(dataset: h5py.Dataset) -> tuple[tuple[int, ...], ...]:
     shape = dataset.shape or (1,)
     native = dataset.chunks or shape
     itemsize = dataset.dtype.itemsize
-    chunks = [list(c) for c in (native if dataset.shape else (1,))]
+    chunks = [[c] for c in (native if dataset.shape else (1,))]
     # Cap block size by merging nothing and splitting the first axis when a chunk is huge.
     block_bytes = int(numpy.prod(chunks)) * itemsize if chunks else itemsize
     if block_bytes > MAX_BLOCK_BYTES and shape:
