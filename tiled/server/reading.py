@@ -7,6 +7,7 @@ import logging
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from fastapi import Request
 from starlette.responses import Response
@@ -82,8 +83,7 @@ def check_size(request: Request, name: str, shape: tuple[int, ...], itemsize: in
 def data_response(body: Any, media_type: str, filename: str | None) -> Response:
     headers = {}
     if filename:
-        safe = filename.replace('"', "").replace("\\", "").replace("\n", "")
-        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+        headers["Content-Disposition"] = content_disposition(filename)
     if media_type.startswith("text/") and "charset" not in media_type:
         media_type = f"{media_type}; charset=utf-8"
     return Response(
@@ -91,3 +91,14 @@ def data_response(body: Any, media_type: str, filename: str | None) -> Response:
         media_type=media_type,
         headers=headers,
     )
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header for any file name: an ASCII fallback plus the UTF-8 name
+    (RFC 6266 / RFC 5987), since header values must be Latin-1."""
+    cleaned = "".join(c for c in filename if c.isprintable() and c not in '"\\')
+    fallback = cleaned.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    header = f'attachment; filename="{fallback}"'
+    if fallback != cleaned:
+        header += f"; filename*=UTF-8''{quote(cleaned, safe='')}"
+    return header
