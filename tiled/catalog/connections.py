@@ -1,11 +1,12 @@
 """Connections to the catalog database, with outages translated into domain errors here.
 
-Every query of :class:`~tiled.catalog.Catalog` runs inside :func:`reading` or
-:func:`writing`. A database that is down, restarting, out of connections or locked
+Every query of :class:`~tiled.catalog.Catalog` runs inside ``Connections.reading`` or
+``Connections.writing``. A database that is down, restarting, out of connections or locked
 surfaces as :class:`~tiled.errors.CatalogUnavailableError` (the server answers 503 with
 Retry-After, at once) instead of a driver exception; nothing above this module needs
-to know what asyncpg or sqlite3 raise. The engine's ``pool_pre_ping`` replaces dead
-connections on the next checkout, so service resumes by itself when the database is back.
+to know what asyncpg or sqlite3 raise. A connection found dead makes SQLAlchemy discard
+every pooled connection opened before it, so service resumes by itself when the
+database is back (a request or two per process meet a stale connection and get a 503).
 
 On SQLite, write transactions start with ``BEGIN IMMEDIATE``: the write lock is taken
 first, waiting for other writers up to the busy timeout, instead of failing when a
@@ -94,11 +95,20 @@ class Connections:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        # At READ COMMITTED each statement sees the latest commits anyway, so a read
+        # transaction on PostgreSQL buys nothing but a BEGIN and a ROLLBACK round trip.
+        # SQLite keeps its transaction: there it is the snapshot that keeps a lookup's
+        # statements consistent with each other.
+        self._read_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads (its transaction, if any, is rolled back at the end)."""
-        async with translated_errors(), self.engine.connect() as conn:
+        async with translated_errors(), self._read_engine.connect() as conn:
             yield conn
 
     @asynccontextmanager

@@ -71,7 +71,7 @@ def wait_until_serving(server: ServerProcess, timeout: float = 60) -> None:
 def serve_catalog_process(
     args: Sequence[str],
     *,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     port: int | None = None,
     wait: bool = True,
     python: str = sys.executable,
@@ -80,7 +80,8 @@ def serve_catalog_process(
     """Run ``tiled serve catalog ARGS --port PORT`` until the block ends.
 
     ``command`` replaces ``python -m tiled.cli.main`` (to run another installation).
-    The process leads its own process group so that :meth:`ServerProcess.kill` reaches
+    ``env`` adds variables to the environment (None removes one). The process leads its
+    own process group so that :meth:`ServerProcess.kill` reaches
     every worker.
     """
     port = port or free_port()
@@ -88,13 +89,19 @@ def serve_catalog_process(
     argv = [*base, "serve", "catalog", *args, "--port", str(port)]
     log_dir = Path(tempfile.mkdtemp(prefix="tiled-server-log-"))
     log_path = log_dir / "server.log"
+    environment = dict(os.environ)
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             argv,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env=environment,
             start_new_session=True,
         )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path, argv)
