@@ -97,8 +97,7 @@ class Connections:
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
         # At READ COMMITTED each statement sees the latest commits anyway, so a read
         # transaction on PostgreSQL buys nothing but a BEGIN and a ROLLBACK round trip.
-        # SQLite keeps its transaction: there it is the snapshot that keeps a lookup's
-        # statements consistent with each other.
+        # (On SQLite, install_sqlite_transactions makes reads autocommit the same way.)
         self._read_engine = (
             engine.execution_options(isolation_level="AUTOCOMMIT")
             if engine.dialect.name == "postgresql"
@@ -124,15 +123,18 @@ class Connections:
 
 
 def install_sqlite_transactions(engine: AsyncEngine) -> None:
-    """Let SQLAlchemy, not the driver, begin transactions; IMMEDIATE for writes."""
+    """Let SQLAlchemy, not the driver, begin transactions: IMMEDIATE for writes, none
+    for reads."""
     from sqlalchemy import event
 
     def on_connect(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver starts no transaction itself
 
     def on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Reads run in autocommit, like on PostgreSQL (a lookup's statements see a
+        # consistent catalog because every write commits atomically).
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", on_begin)
