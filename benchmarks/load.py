@@ -3,7 +3,9 @@
 One command, one summary:
 
     python3 benchmarks/load.py                      # full run (about 9 minutes)
-    python3 benchmarks/load.py --quick              # a smoke run (about 1 minute)
+    python3 benchmarks/load.py --quick              # a smoke run (about 2 minutes)
+    python3 benchmarks/load.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+                                                    # ours on PostgreSQL as well
 
 What it does, all on loopback:
 1. writes a sequence of 64 float32 TIFF frames of 512 x 512 (1 MiB blocks) and 200 small
@@ -36,7 +38,9 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import ExitStack
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -245,6 +249,21 @@ def warm_up(url: str) -> None:
 # -- servers --------------------------------------------------------------------------
 
 
+@contextmanager
+def postgres_database(admin_uri: str) -> Iterator[str]:
+    """A fresh, empty database on the PostgreSQL server of ``admin_uri``; dropped after."""
+    from sqlalchemy.engine import make_url
+
+    from tiled.testing.databases import _execute
+
+    name = f"tiled_load_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_execute(admin_uri, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_uri).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_execute(admin_uri, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def original_command(version: str) -> list[str]:
     """``tiled`` of the original project, installed once into a cached venv."""
     venv = CACHE / f"venv-{version}"
@@ -298,7 +317,7 @@ def report(results: list[Result], args: argparse.Namespace) -> dict:
                      f"{r.cpu_ms_per_request:>12.2f}")  # fmt: skip
     by = {(r.server, r.workload): r for r in results}
     ratios = {}
-    for server in ("ours-1-worker", "ours-2-workers"):
+    for server in sorted({r.server for r in results} - {"original"}):
         for workload in ("metadata", "search", "block"):
             ours, original = by.get((server, workload)), by.get(("original", workload))
             if ours and original and original.rate > 0:
@@ -327,10 +346,16 @@ def report(results: list[Result], args: argparse.Namespace) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "load": f"{args.clients} clients; {args.phase:g} s per workload; mixed {args.duration:g} s",
-        "results": [{k: v for k, v in asdict(r).items() if k not in ("latencies_ms", "memory_mb")}
-                    | {"rate": r.rate, "p50_ms": r.percentile(0.5), "p95_ms": r.percentile(0.95),
-                       "cpu_ms_per_request": r.cpu_ms_per_request}
-                    for r in results],
+        "results": [
+            {k: v for k, v in asdict(r).items() if k not in ("latencies_ms", "memory_mb")}
+            | {
+                "rate": r.rate,
+                "p50_ms": r.percentile(0.5),
+                "p95_ms": r.percentile(0.95),
+                "cpu_ms_per_request": r.cpu_ms_per_request,
+            }
+            for r in results
+        ],
         "ratios": ratios,
         "memory": memory,
     }
@@ -344,7 +369,7 @@ def targets(by: dict, ratios: dict) -> list[str]:
         checks.append(("metadata >= 20x the original (1 worker)", metadata >= 20))
     if block is not None:
         checks.append(("1 MB blocks >= 5x the original (1 worker)", block >= 5))
-    for server in ("ours-1-worker", "ours-2-workers"):
+    for server in sorted({server for server, _ in by} - {"original"}):
         for workload in ("metadata", "search", "block", "mixed"):
             r = by.get((server, workload))
             if r is not None:
@@ -364,7 +389,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 s phases, 15 s mixed")
     parser.add_argument("--skip-original", action="store_true")
     parser.add_argument("--original-version", default="0.2.20")
-    parser.add_argument("--catalog", default=None, help="a PostgreSQL URI (default: SQLite)")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="ADMIN_URI",
+        help="also measure ours on PostgreSQL (a fresh database per run is created there), "
+        "e.g. postgresql://postgres@127.0.0.1:5432/postgres",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     if args.quick:
@@ -383,16 +414,19 @@ def main() -> None:
                                       args.clients, args.phase, args.duration,
                                       env={"PYTHONPATH": None})  # fmt: skip
         ours = [sys.executable, "-m", "tiled.cli.main"]
-        for workers in (1, 2):
-            name = f"ours-{workers}-worker{'s' if workers > 1 else ''}"
-            catalog = args.catalog or str(directory / f"catalog-{workers}.db")
-            server_args = [catalog, "--init", "-r", str(directory), "--api-key", API_KEY,
-                           "--workers", str(workers)]  # fmt: skip
-            results += measure_server(name, server_args, ours, bodies, [*workloads, "mixed"],
-                                      args.clients, args.phase, args.duration)  # fmt: skip
-            if args.catalog:
-                print("(--catalog given: the second run reuses it; clear it between runs)")
-                break
+        catalogs = [("", lambda workers: str(directory / f"catalog-{workers}.db"))]
+        if args.postgres:
+            catalogs.append(
+                ("-pg", lambda workers: stack.enter_context(postgres_database(args.postgres)))
+            )
+        for suffix, catalog_for in catalogs:
+            for workers in (1, 2):
+                name = f"ours-{workers}-worker{'s' if workers > 1 else ''}{suffix}"
+                server_args = [catalog_for(workers), "--init", "-r", str(directory),
+                               "--api-key", API_KEY, "--workers", str(workers)]  # fmt: skip
+                results += measure_server(name, server_args, ours, bodies,
+                                          [*workloads, "mixed"], args.clients, args.phase,
+                                          args.duration)  # fmt: skip
     summary = report(results, args)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=str))
