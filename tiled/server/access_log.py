@@ -34,7 +34,7 @@ def redact_query(query: str) -> str:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER:
-            candidate = value.decode("latin-1")
+            candidate = bytes(value).decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex
@@ -43,7 +43,7 @@ def _request_id(scope: Scope) -> str:
 def _user_agent(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"user-agent":
-            return value.decode("latin-1")[:200]
+            return bytes(value).decode("latin-1")[:200]
     return ""
 
 

@@ -120,14 +120,14 @@ class ServerMetrics:
         """The text format, summed over every worker in multiprocess mode."""
         if multiprocess_mode():
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def process_exiting(self) -> None:
         """Drop this process's live gauges from the shared directory."""
         if multiprocess_mode():
-            multiprocess.mark_process_dead(os.getpid())
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def route_template(scope: Scope) -> str:
