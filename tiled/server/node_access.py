@@ -20,6 +20,7 @@ from ..adapters.registry import open_adapter
 from ..catalog import Catalog, NodeRecord
 from ..errors import (
     AccessDeniedError,
+    DataGoneError,
     DataUnavailableError,
     NotFoundError,
     TiledError,
@@ -121,7 +122,7 @@ def asset_paths(data_source: DataSource, readable: Sequence[Path], node: str) ->
                 f"Node {node!r} refers to a file outside this server's readable directories"
             ) from err
         if not path.exists():
-            raise DataUnavailableError(
+            raise DataGoneError(
                 f"A file backing node {node!r} is missing; it was moved or deleted after "
                 "registration. Re-register the node."
             )
@@ -135,7 +136,8 @@ def open_record_adapter(request: Request, record: NodeRecord) -> Any:
     if not record.data_sources:
         raise NotFoundError(f"Node {name!r} has no data to read")
     data_source = record.data_sources[0]
-    paths = asset_paths(data_source, request.app.state.settings.readable, name)
+    readable = request.app.state.settings.readable
+    paths = asset_paths(data_source, readable, name)
     try:
         return open_adapter(
             data_source.mimetype or "",
@@ -144,6 +146,7 @@ def open_record_adapter(request: Request, record: NodeRecord) -> Any:
             parameters=data_source.parameters,
             metadata=record.metadata,
             specs=record.specs,
+            readable=readable,
         )
     except TiledError:
         raise
