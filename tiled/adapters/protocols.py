@@ -77,8 +77,7 @@ class ResolvedSource:
             resolved == root or resolved.is_relative_to(root) for root in self.readable
         ):
             raise AccessDeniedError(
-                f"{what} points outside this server's readable directories; refusing to "
-                "follow it"
+                f"{what} points outside this server's readable directories; refusing to follow it"
             )
         return resolved
 

@@ -285,7 +285,5 @@ def check_complete(mimetype: str, paths: Sequence[Path]) -> str | None:
     Formats without a cheap check answer None; opening will tell.
     """
     _, entry = _opener(mimetype)
-    check: Callable[[Sequence[Path]], str | None] | None = getattr(
-        entry, "incomplete_reason", None
-    )
+    check: Callable[[Sequence[Path]], str | None] | None = getattr(entry, "incomplete_reason", None)
     return check([Path(p) for p in paths]) if check is not None else None

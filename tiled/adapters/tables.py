@@ -65,9 +65,7 @@ class TableAdapterBase:
     def specs(self) -> list[Spec]:
         return self._specs
 
-    def read_partition(
-        self, partition: int, columns: Sequence[str] | None = None
-    ) -> pyarrow.Table:
+    def read_partition(self, partition: int, columns: Sequence[str] | None = None) -> pyarrow.Table:
         count = self.structure().npartitions
         if not 0 <= partition < count:
             raise InvalidSliceError(

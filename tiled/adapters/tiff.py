@@ -102,7 +102,8 @@ class TIFFAdapter(ArrayAdapterBase):
     def _read(self, selection: Normalised) -> numpy.ndarray:
         shape = self.structure().shape
         whole = all(
-            isinstance(item, range) and item == range(n) for item, n in zip(selection, shape)
+            isinstance(item, range) and item == range(n)
+            for item, n in zip(selection, shape, strict=True)
         )
         with open_tiff(self._path) as tif:
             try:
@@ -143,7 +144,7 @@ def _tiff_incomplete(path: Path) -> str | None:
             for page in tif.pages:
                 offsets = getattr(page, "dataoffsets", ()) or ()
                 counts = getattr(page, "databytecounts", ()) or ()
-                end = max((o + c for o, c in zip(offsets, counts) if c), default=0)
+                end = max((o + c for o, c in zip(offsets, counts, strict=False) if c), default=0)
                 if end > size:
                     return f"{path.name}: image data ends at byte {end}, past the end ({size})"
     except (tifffile.TiffFileError, OSError, ValueError, EOFError, IndexError) as err:
@@ -178,4 +179,3 @@ class TIFFSequenceAdapter(FrameSequenceAdapter):
     @staticmethod
     def incomplete_reason(paths: Sequence[Path]) -> str | None:
         return TIFFAdapter.incomplete_reason(paths)
-

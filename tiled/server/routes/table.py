@@ -56,9 +56,7 @@ def _partition(request: Request, npartitions: int) -> int:
     return partition
 
 
-async def _table_response(
-    request: Request, path: str, body: object, whole: bool
-) -> Response:
+async def _table_response(request: Request, path: str, body: object, whole: bool) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.table)
     structure = await read_in_thread(request, name, adapter.structure)
     partition = None if whole else _partition(request, structure.npartitions)
@@ -75,9 +73,7 @@ async def _table_response(
     else:
         table = await read_in_thread(request, name, adapter.read_partition, partition, columns)
     encoded = await read_in_thread(request, name, encode_table, table, media_type)
-    return await data_response(
-        request, encoded, media_type, request.query_params.get("filename")
-    )
+    return await data_response(request, encoded, media_type, request.query_params.get("filename"))
 
 
 @router.get("/api/v1/table/partition/{path:path}", dependencies=_READ)
