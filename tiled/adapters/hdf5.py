@@ -24,7 +24,7 @@ from .array_base import ArrayAdapterBase, string_dtype_for
 from .attributes import json_safe
 from .chunking import chunks_from_shape
 from .failures import read_error
-from .hdf5_files import check_links_target, incomplete_reason, open_file, open_virtual
+from .hdf5_files import check_links_target, incomplete_reason, open_file, open_object
 from .protocols import ResolvedSource
 from .selection import Normalised, as_slices, forward
 
@@ -34,7 +34,11 @@ _READ_ERRORS = (OSError, ValueError, TypeError, KeyError, RuntimeError, IndexErr
 def attributes(obj: h5py.HLObject) -> dict[str, Any]:
     """An object's attributes as JSON-safe metadata; an unreadable one is reported, not fatal."""
     result: dict[str, Any] = {}
-    for name in obj.attrs:
+    # By index: iterating by name reopens the object with default access properties,
+    # which HDF5 refuses for datasets opened by ``open_object``.
+    count = h5py.h5a.get_num_attrs(obj.id)
+    for index in range(count):
+        name = h5py.h5a.open(obj.id, index=index).name.decode("utf-8", errors="replace")
         try:
             result[str(name)] = json_safe(obj.attrs[name])
         except (OSError, TypeError, ValueError) as err:
@@ -89,12 +93,14 @@ class HDF5Node:
     def open(self, file: h5py.File) -> Any:
         """The object at ``name``, following links (and checking where they lead)."""
         try:
-            obj = file[self.name]
+            obj = open_object(file, self.name)
         except KeyError as err:
             raise DataGoneError(
                 f"{self.name!r} cannot be resolved inside the HDF5 file: it is a broken link "
                 "or was removed after registration"
             ) from err
+        except (OSError, ValueError, RuntimeError) as err:
+            raise read_error(f"{self.name!r} in the HDF5 file", err, [self.path]) from err
         check_links_target(obj, self.source, self.path)
         return obj
 
@@ -121,8 +127,6 @@ class HDF5DatasetAdapter(ArrayAdapterBase):
             if not isinstance(dataset, h5py.Dataset):
                 raise DataGoneError(f"{self._node.name!r} is no longer a dataset")
             try:
-                if dataset.is_virtual:
-                    dataset = open_virtual(dataset)
                 return func(dataset)
             except _READ_ERRORS as err:
                 raise read_error("the HDF5 dataset", err, [self._node.path]) from err
@@ -197,18 +201,25 @@ class HDF5GroupAdapter:
 
 
 def _resolvable_keys(group: h5py.Group, node: HDF5Node) -> list[str]:
-    """Member names, leaving out links whose target is missing or outside the readable
-    directories (reading one by name still gives a clear error)."""
+    """Member names, leaving out links whose target is missing or, as far as the link
+    tells, outside the readable directories (opening one by name gives a clear error)."""
     keys = []
+    here = Path(group.file.filename).parent
     for key in group:
         link = group.get(key, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            target = here / link.filename
+            if not target.is_file():
+                continue
+            try:
+                node.source.check_readable(target, "link")
+            except PermissionError:
+                continue
         if isinstance(link, h5py.SoftLink | h5py.ExternalLink):
             try:
-                target = group.get(key)
-                if target is None:
+                if group.get(key, getclass=True) is None:
                     continue
-                check_links_target(target, node.source, node.path)
-            except (KeyError, OSError, ValueError, PermissionError):
+            except (KeyError, OSError, ValueError, RuntimeError):
                 continue
         keys.append(key)
     return keys

@@ -16,11 +16,12 @@ from typing import Any
 
 import h5py
 
-from ..errors import DataGoneError
+from ..errors import DataBusyError, DataGoneError
 from .failures import read_error
 from .protocols import ResolvedSource
 
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_ORIGIN = b"${ORIGIN}"  # HDF5's spelling of "the directory of the file holding the object"
 _FILE_OPEN_FOR_WRITE = 0x01
 _SWMR_WRITE = 0x04
 
@@ -33,33 +34,59 @@ def open_file(path: Path) -> h5py.File:
         raise read_error("the HDF5 file", err, [path]) from err
 
 
+def open_object(file: h5py.File, name: str) -> Any:
+    """The object at ``name`` (following links). Datasets are opened so that files they
+    name (virtual dataset sources, external raw storage) resolve next to the file holding
+    the dataset, which is where :func:`check_links_target` looks, never in the server's
+    working directory."""
+    try:
+        kind = file.get(name, getclass=True)
+    except RuntimeError as err:  # h5py's answer for a dangling soft link
+        raise KeyError(name) from err
+    if kind is None:
+        raise KeyError(name)
+    if kind is not h5py.Dataset:
+        return file[name]
+    access = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+    access.set_efile_prefix(_ORIGIN)
+    access.set_virtual_prefix(_ORIGIN)
+    try:
+        return h5py.Dataset(h5py.h5d.open(file.id, name.encode(), dapl=access))
+    except KeyError as err:
+        if "prefix" not in str(err):
+            raise
+    # Another reader in this process (h5netcdf, a concurrent request) holds the dataset
+    # open with default settings. That is harmless unless it names other files.
+    dataset = file[name]
+    if dataset.external or dataset.is_virtual:
+        raise DataBusyError("the HDF5 dataset is open elsewhere in this server", retry_after=1)
+    return dataset
+
+
 def check_links_target(obj: Any, source: ResolvedSource, root: Path) -> None:
-    """Refuse an object that links led outside the readable directories, and a virtual
-    dataset whose sources are missing or outside them."""
+    """Refuse an object that links led outside the readable directories, a dataset whose
+    raw data or virtual sources lie outside them, and a virtual dataset with a missing
+    source (HDF5 would quietly return fill values)."""
     filename = Path(obj.file.filename)
     if os.path.realpath(filename) != os.path.realpath(root):
         source.check_readable(filename, f"The external link {obj.name!r}")
-    if isinstance(obj, h5py.Dataset) and obj.is_virtual:
-        for mapping in obj.virtual_sources():
-            if mapping.file_name == ".":
-                continue
-            target = Path(mapping.file_name)
-            if not target.is_absolute():
-                target = filename.parent / target
-            if not target.exists():
-                raise DataGoneError(
-                    f"A source file of the virtual dataset {obj.name!r} is missing; its "
-                    "values would be fill values"
-                )
-            source.check_readable(target, f"A source of the virtual dataset {obj.name!r}")
-
-
-def open_virtual(dataset: h5py.Dataset) -> h5py.Dataset:
-    """Reopen a virtual dataset so that relative source names resolve next to its file
-    (the place :func:`check_links_target` checked), not the server's working directory."""
-    access = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
-    access.set_virtual_prefix(os.fsencode(Path(dataset.file.filename).parent))
-    return h5py.Dataset(h5py.h5d.open(dataset.file.id, dataset.name.encode(), dapl=access))
+    if not isinstance(obj, h5py.Dataset):
+        return
+    for name, _, _ in obj.external or ():
+        target = filename.parent / os.fsdecode(name)
+        source.check_readable(target, f"The external storage of dataset {obj.name!r}")
+    if not obj.is_virtual:
+        return
+    for mapping in obj.virtual_sources():
+        if mapping.file_name == ".":
+            continue
+        target = filename.parent / mapping.file_name
+        if not target.exists():
+            raise DataGoneError(
+                f"A source file of the virtual dataset {obj.name!r} is missing; its "
+                "values would be fill values"
+            )
+        source.check_readable(target, f"A source of the virtual dataset {obj.name!r}")
 
 
 def incomplete_reason(paths: Sequence[Path]) -> str | None:

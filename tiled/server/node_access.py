@@ -20,6 +20,7 @@ from ..adapters.registry import open_adapter
 from ..catalog import Catalog, NodeRecord
 from ..errors import (
     AccessDeniedError,
+    DataBusyError,
     DataGoneError,
     DataUnavailableError,
     NotFoundError,
@@ -84,7 +85,30 @@ async def resolve(request: Request, path: Sequence[str]) -> ResolvedNode:
     raise NotFoundError(f"No such entry: {list(path)}")
 
 
+def naming(err: DataUnavailableError, name: str) -> DataUnavailableError:
+    """The same kind of error with the node it concerns in its message (added once)."""
+    if getattr(err, "node", None) is not None:
+        return err
+    message = f"The data of node {name!r} cannot be read: {err}"
+    if isinstance(err, DataBusyError):
+        named: DataUnavailableError = DataBusyError(message, err.retry_after)
+    else:
+        named = type(err)(message)
+    named.node = name  # type: ignore[attr-defined]
+    return named
+
+
 def _descend(request: Request, node: ResolvedNode) -> Any:
+    try:
+        return _descend_unnamed(request, node)
+    except DataUnavailableError as err:
+        named = naming(err, "/".join(node.path))
+        if named is err:
+            raise
+        raise named from err
+
+
+def _descend_unnamed(request: Request, node: ResolvedNode) -> Any:
     adapter = open_record_adapter(request, node.record)
     for key in node.inner:
         family = getattr(adapter, "structure_family", None)
@@ -148,6 +172,11 @@ def open_record_adapter(request: Request, record: NodeRecord) -> Any:
             specs=record.specs,
             readable=readable,
         )
+    except DataUnavailableError as err:
+        named = naming(err, name)
+        if named is err:
+            raise
+        raise named from err
     except TiledError:
         raise
     except (OSError, ValueError) as err:

@@ -16,7 +16,6 @@ from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
 from ..errors import (
-    DataBusyError,
     DataUnavailableError,
     NotFoundError,
     ResponseTooLargeError,
@@ -24,7 +23,7 @@ from ..errors import (
 )
 from ..serialization.compression import compress, compress_chunks, negotiate, worth_compressing
 from ..structures.core import StructureFamily
-from .node_access import ResolvedNode, adapter_of, in_thread, resolve, split_path
+from .node_access import ResolvedNode, adapter_of, in_thread, naming, resolve, split_path
 
 logger = logging.getLogger("tiled.server")
 T = TypeVar("T")
@@ -58,12 +57,11 @@ async def guarded(name: str, func: Callable[..., Any], *args: Any) -> Any:
     """Await ``func(*args)``, turning any failure of the file into an error naming the node."""
     try:
         return await func(*args)
-    except DataBusyError as err:
-        raise DataBusyError(
-            f"The data of node {name!r} is being written; try again shortly", err.retry_after
-        ) from err
     except DataUnavailableError as err:
-        raise type(err)(f"The data of node {name!r} cannot be read: {err}") from err
+        named = naming(err, name)
+        if named is err:
+            raise
+        raise named from err
     except TiledError:
         raise
     except (OSError, ValueError, RuntimeError, KeyError, IndexError, TypeError) as err:
