@@ -22,7 +22,7 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, bool | str) or value is None:
         return value
     if isinstance(value, int):
-        return value
+        return int(value)  # IntEnum and friends as plain numbers
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, bytes | bytearray | memoryview):

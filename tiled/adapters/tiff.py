@@ -9,6 +9,8 @@ tiles a selection touches are decoded.
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,24 @@ from .selection import Normalised, forward
 from .sequences import FrameSequenceAdapter
 
 _MAX_TAG_CHARS = 10_000
+# What decoding a damaged file may raise: tifffile's own errors, codec errors, short reads.
+_ERRORS = (
+    tifffile.TiffFileError,
+    ValueError,
+    IndexError,
+    KeyError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    zlib.error,
+    struct.error,
+)
 
 
 def open_tiff(path: Path) -> tifffile.TiffFile:
     try:
         return tifffile.TiffFile(path)
-    except (tifffile.TiffFileError, OSError, ValueError, EOFError) as err:
+    except _ERRORS as err:
         raise read_error("the TIFF file", err, [path]) from err
 
 
@@ -94,7 +108,7 @@ class TIFFAdapter(ArrayAdapterBase):
         with open_tiff(self._path) as tif:
             try:
                 shape, dtype, page_shape = _layout(tif)
-            except (tifffile.TiffFileError, ValueError, IndexError, OSError) as err:
+            except _ERRORS as err:
                 raise read_error("the TIFF file", err, [self._path]) from err
         chunks = tiff_chunks(shape, dtype.itemsize, page_shape)
         return ArrayStructure(data_type_from_numpy(dtype), shape, chunks)
@@ -110,7 +124,7 @@ class TIFFAdapter(ArrayAdapterBase):
                 if whole:
                     return tif.asarray(series=0)
                 return _read_region(tif, selection)
-            except (tifffile.TiffFileError, ValueError, IndexError, OSError, KeyError) as err:
+            except _ERRORS as err:
                 raise read_error("the TIFF file", err, [self._path]) from err
 
     @staticmethod
@@ -140,6 +154,9 @@ def _read_region(tif: tifffile.TiffFile, selection: Normalised) -> numpy.ndarray
 def _tiff_incomplete(path: Path) -> str | None:
     try:
         size = os.path.getsize(path)
+        reason = _ifd_chain_problem(path, size)
+        if reason:
+            return f"{path.name}: {reason}"
         with tifffile.TiffFile(path) as tif:
             for page in tif.pages:
                 offsets = getattr(page, "dataoffsets", ()) or ()
@@ -147,8 +164,37 @@ def _tiff_incomplete(path: Path) -> str | None:
                 end = max((o + c for o, c in zip(offsets, counts, strict=False) if c), default=0)
                 if end > size:
                     return f"{path.name}: image data ends at byte {end}, past the end ({size})"
-    except (tifffile.TiffFileError, OSError, ValueError, EOFError, IndexError) as err:
+    except _ERRORS as err:
         return f"{path.name}: {type(err).__name__}: {err}"
+    return None
+
+
+def _ifd_chain_problem(path: Path, size: int) -> str | None:
+    """Follow the chain of image file directories; every link must lie inside the file."""
+    with open(path, "rb") as file:
+        header = file.read(16)
+        if len(header) < 8 or header[:2] not in (b"II", b"MM"):
+            return "no TIFF header (yet)"
+        order = "<" if header[:2] == b"II" else ">"
+        big = struct.unpack(order + "H", header[2:4])[0] == 43
+        count_format, entry_size, offset_format = ("Q", 20, "Q") if big else ("H", 12, "I")
+        offset = struct.unpack_from(order + offset_format, header, 8 if big else 4)[0]
+        seen = set()
+        while offset:
+            if offset in seen:
+                return "the directory chain loops"
+            seen.add(offset)
+            count_size = struct.calcsize(count_format)
+            if offset + count_size > size:
+                return f"an image file directory at byte {offset} lies past the end ({size})"
+            file.seek(offset)
+            count = struct.unpack(order + count_format, file.read(count_size))[0]
+            next_at = offset + count_size + count * entry_size
+            link_size = struct.calcsize(offset_format)
+            if next_at + link_size > size:
+                return f"an image file directory at byte {offset} is cut short"
+            file.seek(next_at)
+            offset = struct.unpack(order + offset_format, file.read(link_size))[0]
     return None
 
 
@@ -165,7 +211,7 @@ class TIFFSequenceAdapter(FrameSequenceAdapter):
         with open_tiff(path) as tif:
             try:
                 shape, dtype, _ = _layout(tif)
-            except (tifffile.TiffFileError, ValueError, IndexError, OSError) as err:
+            except _ERRORS as err:
                 raise read_error("a TIFF frame", err, [path]) from err
         return shape, dtype
 
@@ -173,7 +219,7 @@ class TIFFSequenceAdapter(FrameSequenceAdapter):
         with open_tiff(path) as tif:
             try:
                 return tif.asarray(series=0)
-            except (tifffile.TiffFileError, ValueError, IndexError, OSError) as err:
+            except _ERRORS as err:
                 raise read_error("a TIFF frame", err, [path]) from err
 
     @staticmethod
