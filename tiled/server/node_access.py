@@ -99,13 +99,7 @@ def naming(err: DataUnavailableError, name: str) -> DataUnavailableError:
 
 
 def _descend(request: Request, node: ResolvedNode) -> Any:
-    try:
-        return _descend_unnamed(request, node)
-    except DataUnavailableError as err:
-        named = naming(err, "/".join(node.path))
-        if named is err:
-            raise
-        raise named from err
+    return _naming_failures("/".join(node.path), _descend_unnamed, request, node)
 
 
 def _descend_unnamed(request: Request, node: ResolvedNode) -> Any:
@@ -216,6 +210,26 @@ def view_of_record(record: NodeRecord, child_count: int | None = None) -> NodeVi
 
 def view_of_adapter(path: tuple[str, ...], adapter: Any) -> NodeView:
     """A node inside a file, synthesised from its adapter (blocking: may read headers)."""
+    return _naming_failures("/".join(path), _view_of_adapter, path, adapter)
+
+
+def view_of_child(path: tuple[str, ...], parent: Any, key: str) -> NodeView:
+    """The view of ``parent[key]`` for a listing (blocking); failures name the child."""
+    child = (*path, key)
+    return _naming_failures("/".join(child), lambda: _view_of_adapter(child, parent[key]))
+
+
+def _naming_failures(name: str, func: Callable[..., T], *args: Any) -> T:
+    try:
+        return func(*args)
+    except DataUnavailableError as err:
+        named = naming(err, name)
+        if named is err:
+            raise
+        raise named from err
+
+
+def _view_of_adapter(path: tuple[str, ...], adapter: Any) -> NodeView:
     family = StructureFamily(adapter.structure_family)
     if family == StructureFamily.container:
         structure: Any = {"contents": None, "count": len(adapter.keys())}

@@ -95,8 +95,9 @@ def copy_case(case: Case, directory: Path) -> Case:
 
 
 def damage(case: Case, how: str) -> None:
-    """Truncate to half (``how="truncate"``) or overwrite the first bytes of the case's
-    first file (for a store directory: its largest file)."""
+    """Truncate to half (``how="truncate"``) or overwrite the first and the last bytes
+    (where formats keep their headers and directories) of the case's first file (for a
+    store directory: its largest file)."""
     victim = case.paths[0]
     if victim.is_dir():
         victim = max((p for p in victim.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
@@ -104,7 +105,8 @@ def damage(case: Case, how: str) -> None:
     if how == "truncate":
         victim.write_bytes(data[: len(data) // 2])
     else:
-        victim.write_bytes(b"\x5a" * min(len(data), 64) + data[64:])
+        size = min(len(data) // 2, 64)
+        victim.write_bytes(b"\x5a" * size + data[size : len(data) - size] + b"\x5a" * size)
 
 
 def corrupted_copy(case: Case, directory: Path, how: str) -> Case:
@@ -215,7 +217,7 @@ class TableSuite(_Suite):
 
     def test_partitions_match_native(self, written: list[TableCase]) -> None:
         for case in written:
-            adapter = open_case(case, inspect(case.mimetype, case.paths).structure)
+            adapter = open_case(case, inspect(case.mimetype, case.paths, case.parameters).structure)
             for i, expected in enumerate(case.partitions):
                 got = adapter.read_partition(i).to_pandas()
                 assert_same_frame(got, expected, f"{case.name} partition {i}")
