@@ -135,6 +135,22 @@ class TestCSVAsArray(ArraySuite, ServedSuite):
 
     test_broken_file_fails_one_request_only = None  # a table registration covers it
 
+    def test_client_reads_match_native(self, written, served_http):
+        from tiled.client import from_uri
+        from tiled.structures.data_source import DataSource
+
+        case = written[0]
+        body = _array_body(case)
+        url = str(served_http.base_url).removesuffix("/api/v1/").removesuffix("/api/v1")
+        client = from_uri(url, api_key="secret")
+        try:
+            source = DataSource.from_json(body["data_sources"][0])
+            node = client.new("array", [source], key="grid")
+            numpy.testing.assert_array_equal(node[::2, -1], case.expected[::2, -1])
+            numpy.testing.assert_array_equal(client["grid"].read(), case.expected)
+        finally:
+            client.close()
+
 
 def _array_body(case):
     structure = ArrayStructure.from_array(case.expected).to_json()

@@ -27,6 +27,7 @@ from .adapters import ArrayCase, ContainerCase, TableCase, copy_case, damage
 from .comparison import assert_same_array, assert_same_frame, select
 from .selections import awkward_selections, every_block, slice_param
 from .server import run_server
+from .through_client import check_with_client, register_with_client
 
 API_KEY = "secret"
 _PLURAL = {"text/csv", "application/x-parquet", "application/vnd.apache.arrow.file"}
@@ -131,6 +132,21 @@ class ServedSuite:
         for case in written:
             register(served_http, case)
             check_served(served_http, case.name, case)
+
+    @pytest.mark.serial
+    def test_client_reads_match_native(self, written: list[Any], tmp_path: Path) -> None:
+        from ..client import from_uri
+
+        with run_server(str(tmp_path / "client.db"), readable=[tmp_path], api_key=API_KEY) as url:
+            client = from_uri(url, api_key=API_KEY)
+            try:
+                for case in written:
+                    body = registration_body(case.name, case.mimetype, case.paths, case.parameters)
+                    node = register_with_client(client, case, body)
+                    check_with_client(node, case)
+                    check_with_client(client[case.name], case)  # found again by path
+            finally:
+                client.context.close()
 
     @pytest.mark.serial
     def test_broken_file_fails_one_request_only(
