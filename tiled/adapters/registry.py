@@ -167,6 +167,9 @@ def load_entry_points(group: str = ENTRY_POINT_GROUP) -> list[str]:
     """
     from importlib.metadata import entry_points
 
+    global _plugins_loaded
+    if group == ENTRY_POINT_GROUP:
+        _plugins_loaded = True
     loaded = []
     for entry_point in entry_points(group=group):
         try:
@@ -185,9 +188,7 @@ def load_entry_points(group: str = ENTRY_POINT_GROUP) -> list[str]:
 
 
 def _ensure_plugins() -> None:
-    global _plugins_loaded
     if not _plugins_loaded:
-        _plugins_loaded = True
         load_entry_points()
 
 

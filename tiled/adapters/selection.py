@@ -49,6 +49,8 @@ def as_slices(selection: Normalised) -> tuple[int | slice, ...]:
     for item in selection:
         if isinstance(item, int):
             out.append(item)
+        elif not item:  # an empty range may start at -1, which numpy reads as "last"
+            out.append(slice(0, 0, 1))
         elif item.step < 0 and item.stop < 0:
             out.append(slice(item.start, None, item.step))
         else:
