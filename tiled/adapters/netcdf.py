@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UnsupportedMimetypeError
 from ..structures.array import ArrayStructure, data_type_from_numpy
 from ..structures.container import FileContainerStructure
 from ..structures.core import Spec, StructureFamily
@@ -119,7 +119,12 @@ class ClassicVariableAdapter(ArrayAdapterBase):
 
 
 def _open_classic(path: Path) -> Any:
-    from scipy.io import netcdf_file
+    try:
+        from scipy.io import netcdf_file
+    except ImportError as err:
+        raise UnsupportedMimetypeError(
+            "Classic (NetCDF-3) files need scipy on the server: pip install scipy"
+        ) from err
 
     try:
         return netcdf_file(path, "r", mmap=True)
