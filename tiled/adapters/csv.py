@@ -170,7 +170,8 @@ class CSVArrayAdapter(ArrayAdapterBase):
 
     def _values(self) -> numpy.ndarray:
         frame = read_csv(self._path, self._header, self._options)
-        return frame.to_numpy()
+        values: numpy.ndarray = frame.to_numpy()
+        return values
 
     def _inspect(self) -> ArrayStructure:
         values = self._values()

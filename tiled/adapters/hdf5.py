@@ -59,7 +59,8 @@ def servable_dtype(dataset: h5py.Dataset) -> numpy.dtype[Any]:
             f"The HDF5 dataset {dataset.name!r} holds {kind}, which cannot be served as an array"
         )
     base = h5py.check_enum_dtype(dtype)
-    return numpy.dtype(dtype.str) if base is not None else dtype
+    served: numpy.dtype[Any] = numpy.dtype(dtype.str) if base is not None else dtype
+    return served
 
 
 def _has_objects(dtype: numpy.dtype[Any]) -> bool:
@@ -76,7 +77,8 @@ def dataset_structure(dataset: h5py.Dataset, dims: Sequence[str] | None = None) 
         shape = tuple(dataset.shape) or (1,)
     native = dataset.chunks if dataset.shape else None
     chunks = chunks_from_shape(shape, native, dtype.itemsize)
-    return ArrayStructure(data_type_from_numpy(dtype), shape, chunks, dims=dims)
+    names = tuple(dims) if dims is not None else None
+    return ArrayStructure(data_type_from_numpy(dtype), shape, chunks, dims=names)
 
 
 class HDF5Node:

@@ -25,9 +25,10 @@ _ERRORS = (ValueError, OSError, EOFError, TypeError)
 def load_npy(path: Path, what: str = "the NPY file") -> numpy.ndarray:
     """A read-only memory map (nothing is read until it is indexed); 0-d arrays in memory."""
     try:
-        return numpy.load(path, mmap_mode="r", allow_pickle=False)
+        array: numpy.ndarray = numpy.load(path, mmap_mode="r", allow_pickle=False)
     except _ERRORS as err:
         raise read_error(what, err, [path]) from err
+    return array
 
 
 def npy_header(path: Path) -> tuple[tuple[int, ...], numpy.dtype[Any], int]:

@@ -88,4 +88,4 @@ class ParquetAdapter(TableAdapterBase):
             footer = pyarrow.parquet.read_metadata(path or self._paths[partition])
         except _ERRORS:
             return None
-        return sum(footer.row_group(i).total_byte_size for i in range(footer.num_row_groups))
+        return int(sum(footer.row_group(i).total_byte_size for i in range(footer.num_row_groups)))

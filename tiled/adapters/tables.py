@@ -170,7 +170,7 @@ def column_values(column: pyarrow.ChunkedArray) -> numpy.ndarray:
     """A column as numpy: nulls in numbers become NaN, text becomes fixed-width unicode."""
     if pyarrow.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    values = column.to_numpy()
+    values: numpy.ndarray = column.to_numpy()
     if values.dtype.kind in "OT":
         if pyarrow.types.is_string(column.type) or pyarrow.types.is_large_string(column.type):
             texts = numpy.array(["" if v is None else v for v in values], dtype=object)

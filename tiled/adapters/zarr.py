@@ -38,9 +38,10 @@ _ERRORS = (
     zarr.errors.BaseZarrError,
 )
 _DIMENSIONS_ATTRIBUTE = "_ARRAY_DIMENSIONS"
+ZarrArray = zarr.Array[Any]  # generic over its metadata version (2 or 3)
 
 
-def open_node(root: Path, path: str) -> zarr.Array | zarr.Group:
+def open_node(root: Path, path: str) -> ZarrArray | zarr.Group:
     """The array or group at ``path`` inside the store at ``root`` (metadata only)."""
     try:
         return zarr.open(store=LocalStore(root, read_only=True), mode="r", path=path)
@@ -48,20 +49,19 @@ def open_node(root: Path, path: str) -> zarr.Array | zarr.Group:
         raise read_error("the Zarr store", err, [root]) from err
 
 
-def _servable_dtype(array: zarr.Array) -> numpy.dtype[Any]:
+def _servable_dtype(array: ZarrArray) -> numpy.dtype[Any]:
     dtype = numpy.dtype(array.dtype)
     if dtype.kind in "OT":  # variable-length strings: as wide as the longest value
         return string_dtype_for(numpy.asarray(array[...], dtype=object))
     return dtype
 
 
-def _dims(array: zarr.Array) -> tuple[str, ...] | None:
-    names = getattr(array.metadata, "dimension_names", None)
+def _dims(array: ZarrArray) -> tuple[str, ...] | None:
+    names: Any = getattr(array.metadata, "dimension_names", None)
     if not names:
         names = array.attrs.get(_DIMENSIONS_ATTRIBUTE)
-    if names and len(names) == array.ndim and all(isinstance(n, str) for n in names):
-        return tuple(names)
-    return None
+    valid = isinstance(names, list | tuple) and len(names) == array.ndim
+    return tuple(names) if valid and all(isinstance(n, str) for n in names) else None
 
 
 class ZarrArrayAdapter(ArrayAdapterBase):
@@ -78,7 +78,7 @@ class ZarrArrayAdapter(ArrayAdapterBase):
         self._path = path
         self._metadata_pending = metadata is None
 
-    def _array(self) -> zarr.Array:
+    def _array(self) -> ZarrArray:
         node = open_node(self._root, self._path)
         if not isinstance(node, zarr.Array):
             raise DataGoneError(f"{self._path or '/'!r} is no longer a Zarr array")

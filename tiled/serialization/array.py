@@ -36,7 +36,8 @@ def encode_array(array: numpy.ndarray, media_type: str) -> bytes | memoryview:
 def array_bytes(array: numpy.ndarray) -> memoryview:
     """The C-order bytes of ``array`` as a flat byte view (no copy when contiguous)."""
     contiguous = numpy.ascontiguousarray(array)
-    return memoryview(contiguous.reshape(-1).view(numpy.uint8))
+    flat: Any = contiguous.reshape(-1).view(numpy.uint8)
+    return memoryview(flat)
 
 
 def encoded_size(shape: tuple[int, ...], itemsize: int, media_type: str) -> int:
@@ -118,4 +119,5 @@ def _as_uint8(array: numpy.ndarray) -> numpy.ndarray:
     finite = data[numpy.isfinite(data)]
     low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     scaled = (numpy.nan_to_num(data, nan=low) - low) / ((high - low) or 1.0) * 255
-    return scaled.clip(0, 255).astype("uint8")
+    result: numpy.ndarray = scaled.clip(0, 255).astype("uint8")
+    return result

@@ -17,7 +17,8 @@ def as_text(values: Any) -> list[Any]:
     """Strings (bytes decoded) as nested Python lists, for comparing text arrays."""
     array = numpy.asarray(values, dtype=object)
     flat = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in array.ravel()]
-    return numpy.array(flat, dtype=object).reshape(array.shape).tolist()
+    result: list[Any] = numpy.array(flat, dtype=object).reshape(array.shape).tolist()
+    return result
 
 
 def select(array: numpy.ndarray, selection: Any) -> numpy.ndarray:
