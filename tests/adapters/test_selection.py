@@ -6,7 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tiled.adapters.chunking import MAX_BLOCK_BYTES, capped_chunk_shape, chunks_from_shape
-from tiled.adapters.selection import as_slices, forward, normalise, result_shape, within_block
+from tiled.adapters.selection import (
+    as_slices,
+    forward,
+    normalise,
+    pieces,
+    result_shape,
+    within_block,
+)
 from tiled.errors import InvalidSliceError
 from tiled.structures.array import ArrayStructure
 from tiled.testing.selections import selections_strategy
@@ -64,3 +71,14 @@ def test_block_cap_splits_leading_axes_first():
     assert capped_chunk_shape((5, 5), 8) == (5, 5)
     assert chunks_from_shape((10, 3), (4, 3), 8) == ((4, 4, 2), (3,))
     assert chunks_from_shape((0, 3), None, 8) == ((0,), (3,))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_pieces_are_contiguous_runs_of_the_result(data):
+    shape = data.draw(st.lists(st.integers(0, 6), min_size=1, max_size=3).map(tuple))
+    array = numpy.arange(int(numpy.prod(shape)), dtype="int64").reshape(shape)
+    normalised = normalise(data.draw(selections_strategy(shape)), shape)
+    parts = pieces(normalised, 8, data.draw(st.integers(1, 200)))
+    joined = b"".join(numpy.ascontiguousarray(array[as_slices(p)]).tobytes() for p in parts)
+    assert joined == numpy.ascontiguousarray(array[as_slices(normalised)]).tobytes()

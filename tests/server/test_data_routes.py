@@ -152,3 +152,40 @@ def test_truncated_hdf5_and_tiff_fail_alone(tmp_path, data):
         gone = http.get("/array/full/fine")
         assert gone.status_code == 410
         assert "missing" in gone.json()["detail"]
+
+
+def test_large_raw_reads_are_streamed_in_parts(tmp_path, data):
+    rng = numpy.random.default_rng(5)
+    noise = npy_case(data, "noise", rng.normal(size=(600, 10_000)))  # 48 MB
+    zeros = npy_case(data, "zeros", numpy.zeros((5_000, 1_000)))  # 40 MB, compresses
+    with serve(tmp_path) as url, client(url) as http:
+        register(http, noise)
+        register(http, zeros)
+        with http.stream("GET", "/array/full/noise", params={"slice": "::-1"}) as response:
+            assert response.headers["content-length"] == str(noise.expected.nbytes)
+            body = response.read()
+        assert numpy.array_equal(
+            numpy.frombuffer(body, "<f8").reshape(600, 10_000), noise.expected[::-1]
+        )
+        sliced = http.get("/array/block/noise", params={"block": "0,0", "slice": "1::2,::-3"})
+        assert numpy.array_equal(
+            numpy.frombuffer(sliced.content, "<f8").reshape(-1, 3334),
+            noise.expected[1::2, ::-3],
+        )
+        packed = http.get("/array/full/zeros", headers={"Accept-Encoding": "zstd"})
+        assert packed.headers["content-encoding"] == "zstd"
+        assert packed.num_bytes_downloaded < 1_000_000
+        assert numpy.array_equal(numpy.frombuffer(packed.content, "<f8"), zeros.expected.ravel())
+
+
+def test_a_file_failing_mid_stream_cuts_the_body_short(tmp_path, data):
+    tifffile.imwrite(data / "stack.tif", numpy.ones((80, 512, 512), "uint16"))  # 40 MB
+    with serve(tmp_path) as url, client(url) as http:
+        register(http, ArrayCase("stack", "image/tiff", [data / "stack.tif"], None))
+        path = data / "stack.tif"
+        path.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.6)])
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.get("/array/full/stack")
+        assert http.get("/array/full/stack", params={"slice": "0:2"}).status_code == 200
+        late = http.get("/array/full/stack", params={"slice": "70:72"})
+        assert late.status_code == 410

@@ -99,3 +99,22 @@ def first_axis_indexes(selection: Normalised) -> tuple[list[int], bool]:
     if isinstance(first, int):
         return [first], True
     return list(first), False
+
+
+def pieces(selection: Normalised, itemsize: int, max_bytes: int) -> list[Normalised]:
+    """``selection`` cut into consecutive parts of about ``max_bytes`` each, along its first
+    axis of more than one element, so that each part's result is a contiguous run of the
+    whole result in C order (a response can be read and sent part by part)."""
+    axis = next(
+        (i for i, item in enumerate(selection) if isinstance(item, range) and len(item) > 1), None
+    )
+    if axis is None:
+        return [selection]
+    item = selection[axis]
+    assert isinstance(item, range)
+    inner = itemsize
+    for later in selection[axis + 1 :]:
+        inner *= len(later) if isinstance(later, range) else 1
+    step = max(1, max_bytes // max(inner, 1))
+    head, tail = selection[:axis], selection[axis + 1 :]
+    return [(*head, item[i : i + step], *tail) for i in range(0, len(item), step)]

@@ -74,15 +74,16 @@ def compress(body: bytes | memoryview, encoding: str) -> bytes:
 def compress_chunks(body: bytes | memoryview, encoding: str) -> Iterator[bytes]:
     """The compressed body, produced one megabyte of input at a time (for streaming)."""
     view = memoryview(body).cast("B") if isinstance(body, memoryview) else memoryview(body)
-    compressor = _compressor(encoding)
+    packer = compressor(encoding)
     for start in range(0, len(view), _CHUNK):
-        piece = compressor.compress(view[start : start + _CHUNK])
+        piece = packer.compress(view[start : start + _CHUNK])
         if piece:
             yield piece
-    yield compressor.flush()
+    yield packer.flush()
 
 
-def _compressor(encoding: str) -> Any:
+def compressor(encoding: str) -> Any:
+    """A streaming compressor: ``compress(chunk)`` any number of times, then ``flush()``."""
     if encoding == "zstd":
         return _zstd().ZstdCompressor(level=3).compressobj()
     if encoding == "gzip":

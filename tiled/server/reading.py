@@ -9,7 +9,7 @@ with Retry-After when a writer holds it) and the server carries on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -21,7 +21,14 @@ from ..errors import (
     ResponseTooLargeError,
     TiledError,
 )
-from ..serialization.compression import compress, compress_chunks, negotiate, worth_compressing
+from ..serialization.array import array_bytes
+from ..serialization.compression import (
+    compress,
+    compress_chunks,
+    compressor,
+    negotiate,
+    worth_compressing,
+)
 from ..structures.core import StructureFamily
 from .node_access import ResolvedNode, adapter_of, in_thread, naming, resolve, split_path
 
@@ -96,10 +103,7 @@ async def data_response(
     request: Request, body: bytes | memoryview, media_type: str, filename: str | None = None
 ) -> Response:
     """The body as a response: compressed when asked for and worth it, streamed when big."""
-    headers = {"Vary": "Accept-Encoding"}
-    if filename:
-        safe = "".join(c for c in filename if c.isprintable() and c not in '"\\')
-        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    headers = _headers(filename)
     if media_type.startswith("text/") and "charset" not in media_type:
         media_type = f"{media_type}; charset=utf-8"
     encoding = negotiate(request.headers.get("accept-encoding"))
@@ -112,3 +116,56 @@ async def data_response(
         )
     packed = await in_thread(request, compress, body, encoding)
     return Response(packed, media_type=media_type, headers=headers)
+
+
+def _headers(filename: str | None) -> dict[str, str]:
+    headers = {"Vary": "Accept-Encoding"}
+    if filename:
+        safe = "".join(c for c in filename if c.isprintable() and c not in '"\\')
+        headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    return headers
+
+
+async def streamed_array_response(
+    request: Request,
+    name: str,
+    read: Callable[..., Any],
+    parts: Sequence[Any],
+    nbytes: int,
+    media_type: str,
+    filename: str | None = None,
+) -> Response:
+    """Raw array bytes read and sent part by part (``read(part)`` for each of ``parts``),
+    so a large response needs one part in memory, not the whole array.
+
+    The first part is read before the response starts: most failures of a file show
+    there and still get a proper status. A later failure can only cut the body short
+    (the client sees fewer bytes than the Content-Length); it is logged with the node.
+    """
+    first = array_bytes(await read_in_thread(request, name, read, parts[0]))
+    headers = _headers(filename)
+    encoding = negotiate(request.headers.get("accept-encoding"))
+    packer = None
+    if encoding is not None and worth_compressing(first, media_type):
+        headers["Content-Encoding"] = encoding
+        packer = compressor(encoding)
+    else:
+        headers["Content-Length"] = str(nbytes)
+
+    async def body() -> AsyncIterator[bytes | memoryview]:
+        chunk: memoryview = first
+        for part in [*parts[1:], None]:
+            out = chunk if packer is None else await in_thread(request, packer.compress, chunk)
+            if len(out):
+                yield out
+            if part is None:
+                break
+            try:
+                chunk = array_bytes(await read_in_thread(request, name, read, part))
+            except TiledError as err:
+                logger.warning("Response for node %r cut short: %s", name, err.message)
+                raise
+        if packer is not None:
+            yield packer.flush()
+
+    return StreamingResponse(body(), media_type=media_type, headers=headers)
