@@ -1,4 +1,5 @@
 import numpy
+import pytest
 import pandas
 import pyarrow
 import pyarrow.ipc
@@ -99,3 +100,16 @@ class TestArrow(TableSuite, ServedSuite):
             TableCase("files", ARROW, files, [native(p) for p in files]),
             TableCase("stream", ARROW, [stream], [streamed]),
         ]
+
+
+def test_partitions_may_not_point_outside_the_readable_directories(tmp_path):
+    from tiled.errors import AccessDeniedError
+
+    data, outside = tmp_path / "data" / "t.parquet", tmp_path / "outside"
+    data.mkdir(parents=True)
+    outside.mkdir()
+    frame(1).to_parquet(data / "part-0.parquet")
+    frame(2).to_parquet(outside / "secret.parquet")
+    (data / "part-1.parquet").symlink_to(outside / "secret.parquet")
+    with pytest.raises(AccessDeniedError, match="part-1"):
+        open_adapter(PARQUET, [data], readable=[tmp_path / "data"])

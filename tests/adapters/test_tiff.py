@@ -81,3 +81,14 @@ class TestTIFFSequence(ArraySuite, ServedSuite):
         structure = inspect(TIFF_SEQUENCE, written[0].paths).structure
         assert structure.chunks == ((1,) * 12, (16,), (8,))
         assert inspect(TIFF_SEQUENCE, written[0].paths).metadata == {}
+
+
+def test_pages_are_blocks_and_huge_pages_are_capped():
+    from tiled.adapters.chunking import MAX_BLOCK_BYTES
+    from tiled.adapters.tiff import tiff_chunks
+
+    assert tiff_chunks((3, 4, 10, 12), 2, (10, 12)) == ((1, 1, 1), (1,) * 4, (10,), (12,))
+    rows, columns = tiff_chunks((40_000, 40_000), 2, (40_000, 40_000))  # a 3 GB page
+    assert columns == (40_000,)
+    assert rows[0] * 40_000 * 2 <= MAX_BLOCK_BYTES
+    assert sum(rows) == 40_000

@@ -117,3 +117,22 @@ class TestZarrGroups(ContainerSuite, ServedSuite):
         document = json.dumps({"zarr_format": 3, "node_type": "group"})
         (half / "zarr.json").write_text(document[: len(document) // 2])
         assert check_complete(ZARR, [half]) is not None
+
+
+def test_store_files_may_not_point_outside_the_readable_directories(tmp_path):
+    from tiled.errors import AccessDeniedError
+
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    data.mkdir()
+    outside.mkdir()
+    for where in (data, outside):
+        array = zarr.create_array(where / "a.zarr", shape=(4,), chunks=(2,), dtype="i8")
+        array[:] = numpy.arange(4) if where == data else numpy.full(4, 666)
+    chunk = next(p for p in (data / "a.zarr").rglob("*") if p.is_file() and p.name == "1")
+    secret = outside / "a.zarr" / chunk.relative_to(data / "a.zarr")
+    chunk.unlink()
+    chunk.symlink_to(secret)
+    adapter = open_adapter(ZARR, [data / "a.zarr"], readable=[data])
+    assert adapter.read((slice(0, 2),)).tolist() == [0, 1]
+    with pytest.raises(AccessDeniedError, match="outside"):
+        adapter.read()

@@ -42,16 +42,19 @@ class ParquetAdapter(TableAdapterBase):
         super().__init__(paths, structure, metadata, specs)
         self._dataset: pyarrow.dataset.Dataset | None = None
         self._fragments: list[Any] = []
-        if len(paths) == 1 and paths[0].is_dir():
-            self._open_directory(paths[0])
 
     @classmethod
     def from_source(cls, source: ResolvedSource) -> ParquetAdapter:
-        return cls(list(source.paths), source.structure, source.metadata, source.specs)
+        adapter = cls(list(source.paths), source.structure, source.metadata, source.specs)
+        if len(source.paths) == 1 and source.paths[0].is_dir():
+            adapter._open_directory(source.paths[0], source)
+        return adapter
 
-    def _open_directory(self, root: Path) -> None:
+    def _open_directory(self, root: Path, source: ResolvedSource) -> None:
         try:
             files = [p for p in root.rglob("*") if _is_data_file(p)]
+            for path in files:  # a partition may be a symlink: it must stay inside too
+                source.check_readable(path, f"The partition {path.relative_to(root)}")
             self._dataset = pyarrow.dataset.dataset(
                 sorted(map(str, files), key=natural_key),
                 format="parquet",

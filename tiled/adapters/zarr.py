@@ -9,7 +9,9 @@ only the chunks under the selection.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import zarr
 import zarr.errors
 from zarr.storage import LocalStore
 
-from ..errors import DataGoneError, NotFoundError
+from ..errors import AccessDeniedError, DataGoneError, NotFoundError
 from ..structures.array import ArrayStructure, data_type_from_numpy
 from ..structures.container import FileContainerStructure
 from ..structures.core import Spec, StructureFamily
@@ -41,12 +43,53 @@ _DIMENSIONS_ATTRIBUTE = "_ARRAY_DIMENSIONS"
 ZarrArray = zarr.Array[Any]  # generic over its metadata version (2 or 3)
 
 
-def open_node(root: Path, path: str) -> ZarrArray | zarr.Group:
-    """The array or group at ``path`` inside the store at ``root`` (metadata only)."""
-    try:
-        return zarr.open(store=LocalStore(root, read_only=True), mode="r", path=path)
-    except _ERRORS as err:
-        raise read_error("the Zarr store", err, [root]) from err
+class ConfinedStore(LocalStore):
+    """A read-only local store whose every read must resolve, through symlinks, inside
+    the readable directories: a store is one asset, but its chunk files are many."""
+
+    def __init__(
+        self, root: Path | str, *, read_only: bool = True, readable: Sequence[Path] = ()
+    ) -> None:
+        super().__init__(root, read_only=True)
+        self.readable = tuple(readable)
+
+    def with_read_only(self, read_only: bool = False) -> ConfinedStore:
+        return type(self)(self.root, readable=self.readable)
+
+    def _check(self, key: str) -> None:
+        if self.readable:
+            resolved = Path(os.path.realpath(self.root / key))
+            if not any(resolved.is_relative_to(root) for root in self.readable):
+                raise AccessDeniedError(
+                    f"The Zarr store entry {key!r} points outside this server's readable "
+                    "directories; refusing to read it"
+                )
+
+    async def get(self, key: str, prototype: Any = None, byte_range: Any = None) -> Any:
+        self._check(key)
+        return await super().get(key, prototype, byte_range)
+
+    async def get_partial_values(self, prototype: Any, key_ranges: Iterable[Any]) -> Any:
+        key_ranges = list(key_ranges)
+        for key, _ in key_ranges:
+            self._check(key)
+        return await super().get_partial_values(prototype, key_ranges)
+
+
+@dataclass(frozen=True)
+class Store:
+    """A store directory and the directories its files must resolve into."""
+
+    root: Path
+    readable: tuple[Path, ...] = ()
+
+    def open(self, path: str) -> ZarrArray | zarr.Group:
+        """The array or group at ``path`` inside the store (reads metadata only)."""
+        store = ConfinedStore(self.root, readable=self.readable)
+        try:
+            return zarr.open(store=store, mode="r", path=path)
+        except _ERRORS as err:
+            raise read_error("the Zarr store", err, [self.root]) from err
 
 
 def _servable_dtype(array: ZarrArray) -> numpy.dtype[Any]:
@@ -67,7 +110,7 @@ def _dims(array: ZarrArray) -> tuple[str, ...] | None:
 class ZarrArrayAdapter(ArrayAdapterBase):
     def __init__(
         self,
-        root: Path,
+        root: Store,
         path: str,
         structure: ArrayStructure | None = None,
         metadata: dict[str, Any] | None = None,
@@ -79,7 +122,7 @@ class ZarrArrayAdapter(ArrayAdapterBase):
         self._metadata_pending = metadata is None
 
     def _array(self) -> ZarrArray:
-        node = open_node(self._root, self._path)
+        node = self._root.open(self._path)
         if not isinstance(node, zarr.Array):
             raise DataGoneError(f"{self._path or '/'!r} is no longer a Zarr array")
         return node
@@ -97,7 +140,7 @@ class ZarrArrayAdapter(ArrayAdapterBase):
         try:
             dtype = _servable_dtype(array)
         except _ERRORS as err:
-            raise read_error("the Zarr array", err, [self._root]) from err
+            raise read_error("the Zarr array", err, [self._root.root]) from err
         shape = tuple(array.shape)
         chunks = chunks_from_shape(shape, array.chunks or None, dtype.itemsize)
         return ArrayStructure(data_type_from_numpy(dtype), shape, chunks, dims=_dims(array))
@@ -110,7 +153,7 @@ class ZarrArrayAdapter(ArrayAdapterBase):
         try:
             data = numpy.asarray(array[index] if index else array[...])
         except _ERRORS as err:
-            raise read_error("the Zarr array", err, [self._root]) from err
+            raise read_error("the Zarr array", err, [self._root.root]) from err
         return numpy.flip(data, flips) if flips else data
 
 
@@ -119,7 +162,7 @@ class ZarrGroupAdapter:
 
     def __init__(
         self,
-        root: Path,
+        root: Store,
         path: str,
         metadata: dict[str, Any] | None = None,
         specs: list[Spec] | None = None,
@@ -127,14 +170,14 @@ class ZarrGroupAdapter:
         self._root = root
         self._path = path
         self._specs = list(specs or [])
-        group = open_node(root, path)
+        group = root.open(path)
         if not isinstance(group, zarr.Group):
             raise DataGoneError(f"{path or '/'!r} is no longer a Zarr group")
         try:
             self._keys = sorted(group.keys())
             attributes = json_safe_mapping(dict(group.attrs))
         except _ERRORS as err:
-            raise read_error("the Zarr group", err, [root]) from err
+            raise read_error("the Zarr group", err, [root.root]) from err
         self._metadata = metadata if metadata is not None else attributes
 
     def structure(self) -> FileContainerStructure:
@@ -156,13 +199,13 @@ class ZarrGroupAdapter:
 
 
 def _adapter(
-    root: Path,
+    root: Store,
     path: str,
     structure: Any,
     metadata: dict[str, Any] | None,
     specs: list[Spec] | None,
 ) -> ZarrArrayAdapter | ZarrGroupAdapter:
-    node = open_node(root, path)
+    node = root.open(path)
     if isinstance(node, zarr.Group):
         return ZarrGroupAdapter(root, path, metadata, specs)
     structure = structure if isinstance(structure, ArrayStructure) else None
@@ -179,7 +222,7 @@ class ZarrAdapter:
     @classmethod
     def from_source(cls, source: ResolvedSource) -> ZarrArrayAdapter | ZarrGroupAdapter:
         inner = str(source.parameters.get("path") or source.parameters.get("dataset") or "")
-        root = source.one_path()
+        root = Store(source.one_path(), source.readable)
         return _adapter(root, inner.strip("/"), source.structure, source.metadata, source.specs)
 
     @staticmethod
