@@ -1,9 +1,9 @@
 import numpy
-import pytest
 import pandas
 import pyarrow
 import pyarrow.ipc
 import pyarrow.parquet
+import pytest
 
 from tiled.adapters.registry import inspect, open_adapter
 from tiled.testing.adapters import TableCase, TableSuite
