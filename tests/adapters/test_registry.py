@@ -127,6 +127,17 @@ def test_a_callable_opener_is_enough(tmp_path):
         register_adapter(mimetype, 42)
 
 
+def test_the_earlier_five_argument_factory_still_works(tmp_path):
+    mimetype = f"application/x-test-{uuid.uuid4().hex[:8]}"
+
+    def factory(paths, structure, parameters, metadata, specs):
+        return (paths, structure, parameters, metadata, specs)
+
+    register_adapter(mimetype, factory)
+    opened = open_adapter(mimetype, [tmp_path], parameters={"a": 1}, metadata={"m": 2})
+    assert opened == ([tmp_path], None, {"a": 1}, {"m": 2}, None)
+
+
 def test_unknown_mimetype_lists_the_known_ones(tmp_path):
     with pytest.raises(UnsupportedMimetypeError, match="application/x-hdf5"):
         open_adapter("application/x-bogus", [tmp_path])
@@ -183,3 +194,19 @@ def test_check_complete_without_a_check_says_nothing(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a\n1\n")
     assert registry.check_complete("text/csv", [path]) is None
+
+
+def test_a_subclass_that_only_overrides_read_still_reads_blocks():
+    from tiled.adapters.array_base import ArrayAdapterBase
+    from tiled.structures.array import ArrayStructure
+
+    class Whole(ArrayAdapterBase):
+        def __init__(self):
+            data = numpy.arange(10)
+            super().__init__(ArrayStructure.from_array(data, chunks=((4, 4, 2),)))
+            self._data = data
+
+        def read(self, selection=()):
+            return self._data[selection]
+
+    assert Whole().read_block((2,)).tolist() == [8, 9]

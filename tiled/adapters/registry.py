@@ -10,8 +10,9 @@ formats without touching tiled, in either of two ways (see ``docs/adapters.md``)
   command line's ``--adapter`` option calls), or :func:`register_adapter` with an object.
 
 The object registered is either a class with a ``from_source(source)`` classmethod or a
-plain callable ``opener(source)``; it may also offer ``incomplete_reason(paths)``, a cheap
-check used by the watcher before it inspects a file that may still be being written.
+plain callable ``opener(source)`` (the earlier form ``factory(paths, structure,
+parameters, metadata, specs)`` still works); it may also offer ``incomplete_reason(paths)``,
+a cheap check used by the watcher before it inspects a file that may still be written.
 """
 
 from __future__ import annotations
@@ -124,6 +125,28 @@ def _resolved(mimetype: str) -> Any:
     return entry
 
 
+def _positional_parameters(func: Any) -> int:
+    import inspect as signatures
+
+    try:
+        parameters = signatures.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    kinds = (signatures.Parameter.POSITIONAL_ONLY, signatures.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in parameters if p.kind in kinds)
+
+
+def _legacy_opener(factory: Callable[..., Any]) -> Opener:
+    """Adapt the earlier ``factory(paths, structure, parameters, metadata, specs)`` form."""
+
+    def opener(source: ResolvedSource) -> Any:
+        return factory(
+            list(source.paths), source.structure, source.parameters, source.metadata, source.specs
+        )
+
+    return opener
+
+
 def register_adapter(mimetype: str, adapter: Any) -> None:
     """Teach the registry a format: a class with ``from_source``, a callable, or a spec string.
 
@@ -221,7 +244,10 @@ def _opener(mimetype: str) -> tuple[Opener, Any]:
             f"how to read. Known: {', '.join(known_mimetypes())}"
         )
     entry = _resolved(key)
-    return getattr(entry, "from_source", entry), entry
+    opener = getattr(entry, "from_source", None)
+    if opener is None:
+        opener = entry if _positional_parameters(entry) < 2 else _legacy_opener(entry)
+    return opener, entry
 
 
 def open_adapter(
