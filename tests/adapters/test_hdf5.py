@@ -233,3 +233,13 @@ def test_server_answers_410_for_a_broken_link(tmp_path, served_http):
     assert "broken link" in response.json()["detail"]
     assert str(tmp_path) not in response.json()["detail"]
     assert served_http.get("/array/full/links/real").status_code == 200
+
+
+def test_null_dataspace_is_an_empty_array(tmp_path):
+    path = tmp_path / "empty.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("nothing", data=h5py.Empty("f4"))
+    nothing = open_adapter(H5, [path])["nothing"]
+    assert nothing.structure().shape == (0,)
+    assert nothing.read().shape == (0,)
+    assert nothing.read().dtype == numpy.dtype("<f4")
