@@ -63,6 +63,7 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
     logging.config.dictConfig(logging_config(verbose=verbose, log_format=log_format))
 
 
+<<<<<<< HEAD
 def run_uvicorn(
     settings: ServerSettings,
     host: str,
@@ -72,6 +73,19 @@ def run_uvicorn(
     log_format: str = "text",
 ) -> None:
     from ..server.runner import serve
+=======
+def load_adapters(specs: list[str]) -> None:
+    """Register each ``--adapter`` now, so that a typo stops the command with a message."""
+    from ..adapters.registry import register_adapter_spec
+
+    with reported_errors():
+        for spec in specs:
+            register_adapter_spec(spec)
+
+
+def run_uvicorn(settings: ServerSettings, host: str, port: int) -> None:
+    import uvicorn
+>>>>>>> main
 
     with reported_errors():
         serve(settings, host, port, verbose=verbose, log_format=log_format)
@@ -93,6 +107,7 @@ def serve_catalog(
     public: bool = typer.Option(False, "--public", help="Allow anonymous reads"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+<<<<<<< HEAD
     workers: int = typer.Option(
         1, "--workers", min=1, help="Server processes sharing the port and the catalog"
     ),
@@ -121,6 +136,18 @@ def serve_catalog(
 ) -> None:  # fmt: skip
     """Serve a persistent catalog; only files inside the -r directories may be registered."""
     configure_logging(verbose, log_format)
+=======
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request"),
+    adapter: list[str] = typer.Option(
+        [],
+        "--adapter",
+        help="A format reader to add: mimetype=package.module:Class (repeatable)",
+    ),
+) -> None:
+    """Serve a persistent catalog; only files inside the -r directories may be registered."""
+    configure_logging(verbose)
+    load_adapters(adapter)
+>>>>>>> main
     if temp == (uri is not None):
         raise typer.BadParameter("Give either a catalog URI or --temp, not both or neither")
     if temp:
