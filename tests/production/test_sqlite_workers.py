@@ -67,3 +67,26 @@ def test_api_key_stays_out_of_command_lines_and_logs(tmp_path: Path):
     assert "key-in-env-7c1" not in command_lines
     assert "key-in-env-7c1" not in output
     assert '"query": "api_key=[redacted]"' in output
+
+
+def test_adapter_option_reaches_every_worker(tmp_path):
+    """--adapter is registered in the parent; workers are fresh interpreters and must
+    register it again, or half the requests would not know the mimetype."""
+    import numpy
+    import tifffile
+
+    from tiled.testing.bodies import registration_body
+
+    tifffile.imwrite(tmp_path / "a.tiff", numpy.arange(64, dtype="uint8").reshape(8, 8))
+    args = ["--temp", "-r", str(tmp_path), "--api-key", API_KEY, "--workers", "2",
+            "--adapter", "image/x-test-tiff=tiled.adapters.tiff:TIFFAdapter"]  # fmt: skip
+    with serve_catalog_process(args) as server, client(server.url) as http:
+        body = registration_body("a", tmp_path / "a.tiff", "image/tiff")
+        body["data_sources"][0]["mimetype"] = "image/x-test-tiff"
+        assert http.post("/register/", json=body).status_code == 200
+        for _ in range(12):  # a new connection each time: spread over both workers
+            block = http.get("/array/block/a", params={"block": "0,0"},
+                             headers={"Accept": "application/octet-stream",
+                                      "Connection": "close"})  # fmt: skip
+            assert block.status_code == 200, block.text
+            assert block.content == bytes(range(64))

@@ -63,17 +63,6 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
     logging.config.dictConfig(logging_config(verbose=verbose, log_format=log_format))
 
 
-<<<<<<< HEAD
-def run_uvicorn(
-    settings: ServerSettings,
-    host: str,
-    port: int,
-    *,
-    verbose: bool = False,
-    log_format: str = "text",
-) -> None:
-    from ..server.runner import serve
-=======
 def load_adapters(specs: list[str]) -> None:
     """Register each ``--adapter`` now, so that a typo stops the command with a message."""
     from ..adapters.registry import register_adapter_spec
@@ -83,9 +72,15 @@ def load_adapters(specs: list[str]) -> None:
             register_adapter_spec(spec)
 
 
-def run_uvicorn(settings: ServerSettings, host: str, port: int) -> None:
-    import uvicorn
->>>>>>> main
+def run_uvicorn(
+    settings: ServerSettings,
+    host: str,
+    port: int,
+    *,
+    verbose: bool = False,
+    log_format: str = "text",
+) -> None:
+    from ..server.runner import serve
 
     with reported_errors():
         serve(settings, host, port, verbose=verbose, log_format=log_format)
@@ -107,7 +102,6 @@ def serve_catalog(
     public: bool = typer.Option(False, "--public", help="Allow anonymous reads"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
-<<<<<<< HEAD
     workers: int = typer.Option(
         1, "--workers", min=1, help="Server processes sharing the port and the catalog"
     ),
@@ -133,21 +127,14 @@ def serve_catalog(
     ),
     log_format: str = typer.Option("text", "--log-format", help="text or json (one per line)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more than requests"),
+    adapter: list[str] = typer.Option(
+        [], "--adapter",
+        help="A format reader to add: mimetype=package.module:Class (repeatable)",
+    ),
 ) -> None:  # fmt: skip
     """Serve a persistent catalog; only files inside the -r directories may be registered."""
     configure_logging(verbose, log_format)
-=======
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request"),
-    adapter: list[str] = typer.Option(
-        [],
-        "--adapter",
-        help="A format reader to add: mimetype=package.module:Class (repeatable)",
-    ),
-) -> None:
-    """Serve a persistent catalog; only files inside the -r directories may be registered."""
-    configure_logging(verbose)
-    load_adapters(adapter)
->>>>>>> main
+    load_adapters(adapter)  # here, so that a typo stops the command; workers load them again
     if temp == (uri is not None):
         raise typer.BadParameter("Give either a catalog URI or --temp, not both or neither")
     if temp:
@@ -171,6 +158,7 @@ def serve_catalog(
         max_response_bytes=max_response_bytes,
         request_timeout=request_timeout,
         idle_timeout=idle_timeout,
+        adapters=tuple(adapter),
     )
     if generated:
         announce_generated_key(key, host, port)

@@ -61,5 +61,14 @@ def build_app(settings: ServerSettings) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """The factory uvicorn calls in each worker process (``--workers N``)."""
-    return build_app(settings_from_environment())
+    """The factory uvicorn calls in each worker process (``--workers N``).
+
+    A worker is a fresh interpreter: the ``--adapter`` readers the parent registered are
+    registered again here.
+    """
+    from ..adapters.registry import register_adapter_spec
+
+    settings = settings_from_environment()
+    for spec in settings.adapters:
+        register_adapter_spec(spec)
+    return build_app(settings)

@@ -48,6 +48,7 @@ class ServerSettings:
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     workers: int = 1
     connection_budget: int = DEFAULT_CONNECTION_BUDGET
+    adapters: tuple[str, ...] = ()  # --adapter specs, loaded again in every worker
     extra: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,4 +94,5 @@ def settings_from_environment(environ: Mapping[str, str] = os.environ) -> Server
     if unknown:
         raise RuntimeError(f"{SETTINGS_ENV} holds unknown settings: {', '.join(unknown)}")
     values["readable"] = tuple(Path(p) for p in values.get("readable", ()))
+    values["adapters"] = tuple(values.get("adapters", ()))
     return ServerSettings(api_key=environ.get(API_KEY_ENV, ""), **values)
