@@ -203,9 +203,15 @@ class Catalog:
                 select(orm.Structure.id).where(orm.Structure.id == structure_id)
             )
             if exists.first() is None:
-                await conn.execute(
-                    insert(orm.Structure).values(id=structure_id, structure=structure)
-                )
+                # Another transaction may insert the same structure meanwhile (the id is
+                # its content hash); a savepoint keeps that from failing this one.
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(
+                            insert(orm.Structure).values(id=structure_id, structure=structure)
+                        )
+                except IntegrityError:
+                    pass
         data_source_id = (
             await conn.execute(
                 insert(orm.DataSource)
@@ -238,27 +244,32 @@ class Catalog:
         existing = (
             await conn.execute(select(orm.Asset.id).where(orm.Asset.data_uri == asset.data_uri))
         ).first()
-        if existing is not None:
-            await conn.execute(
-                update(orm.Asset)
-                .where(orm.Asset.id == existing.id)
-                .values(size=size, mtime_ns=mtime_ns, is_directory=asset.is_directory)
-            )
-            return int(existing.id)
-        return int(
-            (
-                await conn.execute(
-                    insert(orm.Asset)
-                    .values(
-                        data_uri=asset.data_uri,
-                        is_directory=asset.is_directory,
-                        size=size,
-                        mtime_ns=mtime_ns,
+        if existing is None:
+            try:  # a concurrent registration of the same file may insert it first
+                async with conn.begin_nested():
+                    inserted = await conn.execute(
+                        insert(orm.Asset)
+                        .values(
+                            data_uri=asset.data_uri,
+                            is_directory=asset.is_directory,
+                            size=size,
+                            mtime_ns=mtime_ns,
+                        )
+                        .returning(orm.Asset.id)
                     )
-                    .returning(orm.Asset.id)
-                )
-            ).scalar_one()
+                    return int(inserted.scalar_one())
+            except IntegrityError:
+                existing = (
+                    await conn.execute(
+                        select(orm.Asset.id).where(orm.Asset.data_uri == asset.data_uri)
+                    )
+                ).one()
+        await conn.execute(
+            update(orm.Asset)
+            .where(orm.Asset.id == existing.id)
+            .values(size=size, mtime_ns=mtime_ns, is_directory=asset.is_directory)
         )
+        return int(existing.id)
 
     async def update_metadata(
         self,
