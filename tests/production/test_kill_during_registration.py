@@ -86,13 +86,21 @@ def test_sigkill_mid_registration_leaves_a_consistent_catalog(backend, request, 
     args = [uri, "--init", "-r", str(data), "--api-key", API_KEY, "--workers", "2"]
 
     with serve_catalog_process(args) as server:
+        killed = threading.Event()
 
         def kill_at_a_third(count: int) -> None:
             if count == len(files) // 3:  # three other requests are in flight
                 server.kill()
+                killed.set()
 
-        with pytest.raises((httpx.TransportError, AssertionError)):
+        error = None
+        try:
             register_tree(server.url, files, kill_at_a_third)
+        except (httpx.TransportError, AssertionError) as err:
+            error = err
+        # Only the kill may stop the first pass; a failure before it is a bug.
+        assert killed.is_set(), f"registration failed before the kill: {error!r}"
+        assert error is not None
         assert server.process.poll() is not None
 
     assert catalog_problems(uri) == {}
