@@ -4,18 +4,36 @@ import json
 import logging
 
 import httpx
+import pytest
 
 from tiled.server.access_log import JsonLogFormatter, logging_config
 
 from .conftest import API_KEY
 
 
+@pytest.fixture
+def access_log(caplog):
+    """Records of ``tiled.access``, caught at the logger itself: an in-process CLI test
+    may have configured ``tiled`` not to propagate to the root logger."""
+    logger = logging.getLogger("tiled.access")
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # caplog also listens at the root: each record once
+    logger.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
 def access_records(caplog):
     return [r for r in caplog.records if r.name == "tiled.access"]
 
 
-def test_access_record_fields_and_no_secrets(server, caplog):
-    caplog.set_level(logging.INFO, logger="tiled.access")
+def test_access_record_fields_and_no_secrets(server, access_log):
+    caplog = access_log
     response = httpx.get(
         f"{server}/api/v1/metadata/",
         params={"api_key": API_KEY, "fields": "metadata"},
@@ -37,8 +55,7 @@ def test_access_record_fields_and_no_secrets(server, caplog):
     assert json.loads(line)["route"] == "/api/v1/metadata/{path:path}"
 
 
-def test_malformed_request_ids_are_replaced(server, caplog):
-    caplog.set_level(logging.INFO, logger="tiled.access")
+def test_malformed_request_ids_are_replaced(server):
     response = httpx.get(f"{server}/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
     generated = response.headers["x-request-id"]
     assert generated != "bad id\twith spaces"

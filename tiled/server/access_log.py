@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -130,6 +131,22 @@ class JsonLogFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time, not the one at configuration
+    (a command run in-process by a test runner swaps it and closes the old one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def logging_config(*, verbose: bool = False, log_format: str = "text") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` for the server, applied in every worker process.
 
@@ -141,7 +158,7 @@ def logging_config(*, verbose: bool = False, log_format: str = "text") -> dict[s
     formatter: dict[str, Any] = (
         {"()": f"{__name__}.JsonLogFormatter"} if log_format == "json" else {"format": TEXT_FORMAT}
     )
-    handler = {"class": "logging.StreamHandler", "formatter": "tiled", "stream": "ext://sys.stderr"}
+    handler = {"()": f"{__name__}.StderrHandler", "formatter": "tiled"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
