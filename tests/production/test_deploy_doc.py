@@ -3,6 +3,7 @@ substituted), and the documented defaults are the real ones."""
 
 import re
 import shlex
+import time
 from pathlib import Path
 
 import httpx
@@ -36,7 +37,13 @@ def test_documented_server_command_runs(postgres_uri, tmp_path):
         assert httpx.get(f"{server.url}/readyz").json()["status"] == "ready"
         headers = {"Authorization": "Apikey doc-key"}
         assert httpx.get(f"{server.url}/api/v1/metadata/", headers=headers).status_code == 200
-        assert "tiled_catalog_pool_capacity 40.0" in httpx.get(f"{server.url}/api/v1/metrics").text
+        # Both workers report once both have started: their pools share the budget of 40.
+        deadline = time.monotonic() + 60
+        while "tiled_catalog_pool_capacity 40.0" not in (
+            metrics := httpx.get(f"{server.url}/api/v1/metrics").text
+        ):
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.5)
 
 
 def test_documented_limits_are_the_defaults():

@@ -16,7 +16,12 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ..errors import CatalogError, CatalogNotInitializedError, CatalogSchemaError
+from ..errors import (
+    CatalogError,
+    CatalogNotInitializedError,
+    CatalogSchemaError,
+    CatalogUnavailableError,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -154,9 +159,12 @@ async def _run(uri: str, func: Any) -> Any:
         async with engine.begin() as connection:
             return await connection.run_sync(func)
     except (OperationalError, DBAPIError, OSError) as err:
-        raise CatalogError(
-            f"Cannot open the catalog {mask_password(uri)}: {getattr(err, 'orig', err)}"
-        ) from err
+        from .connections import unavailable_reason
+
+        message = f"Cannot open the catalog {mask_password(uri)}: {getattr(err, 'orig', err)}"
+        if unavailable_reason(err) is not None:
+            raise CatalogUnavailableError(message) from err
+        raise CatalogError(message) from err
     finally:
         await engine.dispose()
 

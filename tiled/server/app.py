@@ -12,6 +12,8 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..catalog import Catalog
+from ..catalog.database import create_engine
+from ..errors import CatalogUnavailableError
 from .access_log import AccessLogMiddleware
 from .errors import install_error_handlers
 from .limits import LimitsMiddleware
@@ -26,15 +28,27 @@ logger = logging.getLogger("tiled.server")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Connect to the catalog for the life of the process (checks the schema first)."""
     settings: ServerSettings = app.state.settings
-    app.state.catalog = await Catalog.connect(
-        settings.catalog_uri, init=settings.init, pool=settings.pool
-    )
+    app.state.catalog = await _connect(settings)
     app.state.metrics.watch_pool(app.state.catalog.engine)
     try:
         yield
     finally:
         await app.state.catalog.close()
         app.state.metrics.process_exiting()
+
+
+async def _connect(settings: ServerSettings) -> Catalog:
+    """The catalog, checked; or, when a worker (re)starts while the database is down,
+    unchecked: its requests get 503 until the database is back. (The command line
+    checked the schema before starting any worker, and a worker that failed its start-up
+    would make uvicorn stop every other worker.)"""
+    try:
+        return await Catalog.connect(settings.catalog_uri, init=settings.init, pool=settings.pool)
+    except CatalogUnavailableError as err:
+        if settings.init:
+            raise
+        logger.warning("%s; serving 503 until it answers", err.message)
+        return Catalog(create_engine(settings.catalog_uri, pool=settings.pool))
 
 
 def build_app(settings: ServerSettings) -> FastAPI:

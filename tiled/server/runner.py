@@ -80,4 +80,6 @@ def serve(
             access_log=False,  # ours masks secrets; uvicorn's would print ?api_key=
             timeout_graceful_shutdown=5,
             timeout_keep_alive=5,
+            # A worker busy with a large read must not be taken for hung and killed.
+            timeout_worker_healthcheck=30,
         )
