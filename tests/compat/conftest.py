@@ -149,6 +149,8 @@ def served(
                 url, pub, request.param, compat_root, official, access_log, Results({}, []), context
             )
             served.setup = served.run("setup", tmp / "setup")
+            if "value" in served.setup.raw.get("documented_example", {}):
+                served.context["example_key"] = served.setup.value("documented_example")
             yield served
 
 
