@@ -4,45 +4,46 @@ official client itself."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tiled.catalog.database import initialize_database
 from tiled.testing import databases
 from tiled.testing.server import run_server
 
-from .official import EnvironmentSetupError, OfficialClient, ensure_official_client, run_script
+from .official import (
+    EnvironmentSetupError,
+    OfficialClient,
+    ensure_official_client,
+    run_script,
+)
 from .official import client_versions as _client_versions
 from .results import Results
 from .tree import MANY, many_metadata, many_specs, write_tree
 
 API_KEY = "secret"
 
-# The official client retries every 5xx for up to 45 s; one retry keeps a server bug quick
+# The official client retries every 5xx for up to 45 s; no retries keep a server bug quick
 # to see (the suite also fails on any 5xx, see ``Served.statuses``). Both are the client's
 # documented environment settings, not changes to it.
-CLIENT_ENV = {"TILED_RETRY_ATTEMPTS": "2", "TILED_RETRY_TIMEOUT": "5"}
+CLIENT_ENV = {"TILED_RETRY_ATTEMPTS": "1", "TILED_RETRY_TIMEOUT": "5"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist turns the marker into a scheduling group
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep each module's tests on one xdist worker (its scripts run once per module)."""
     for item in items:
         if "tests/compat/" in str(item.path).replace(os.sep, "/"):
             item.add_marker(pytest.mark.xdist_group(f"compat-{item.path.stem}"))
             item.add_marker(pytest.mark.serial)
-
-
-@pytest.fixture(scope="session", params=_client_versions(), ids=lambda v: f"tiled-{v}")
-def official(request: pytest.FixtureRequest) -> OfficialClient:
-    try:
-        return ensure_official_client(request.param)
-    except EnvironmentSetupError as err:
-        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="session")
@@ -101,60 +102,124 @@ class Served:
         return Results(raw, failures)
 
 
-def _catalog_uri(request: pytest.FixtureRequest, tmp: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        import asyncio
-
-        from tiled.catalog.database import initialize_database
-
+@contextmanager
+def fresh_catalog(dialect: str, tmp: Path, postgres_template: str | None) -> Iterator[str]:
+    """A new, initialised catalog: a SQLite file in ``tmp`` or a PostgreSQL database."""
+    if dialect == "sqlite":
         uri = str(tmp / "catalog.db")
         asyncio.run(initialize_database(uri))
         yield uri
         return
-    template = request.getfixturevalue("postgres_template")
-    with databases.fresh_database(template) as uri:
+    assert postgres_template is not None
+    with databases.fresh_database(postgres_template) as uri:
         yield uri
 
 
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def served(
-    request: pytest.FixtureRequest,
-    official: OfficialClient,
-    compat_root: Path,
-    access_log: AccessRecorder,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Served]:
-    """Our server over the tree, registered by the official client's ``setup`` script."""
-    tmp = tmp_path_factory.mktemp(f"served-{request.param}")
-    for uri in _catalog_uri(request, tmp):
-        readable = [compat_root]
-        with (
-            run_server(uri, readable=readable, api_key=API_KEY) as url,
-            run_server(uri, readable=readable, api_key=API_KEY, public=True, init=False) as pub,
-        ):
-            context = {
-                "url": url,
-                "public_url": pub,
-                "api_key": API_KEY,
-                "data": str(compat_root / "data"),
-                "example": str(compat_root / "example"),
-                "many": [
-                    {"key": f"n{i:03d}", "metadata": many_metadata(i), "specs": many_specs(i)}
-                    for i in range(MANY)
-                ],
-            }
-            served = Served(
-                url, pub, request.param, compat_root, official, access_log, Results({}, []), context
+class ServerPool:
+    """Our servers, one pair per (client version, dialect), kept for the whole session.
+
+    Test modules take turns over versions and dialects; a parametrised session fixture
+    would be torn down and rebuilt (setup script included) at every turn.
+    """
+
+    def __init__(self, root: Path, access: AccessRecorder, tmp: pytest.TempPathFactory) -> None:
+        self.root, self.access, self.tmp = root, access, tmp
+        self.stack = ExitStack()
+        self.servers: dict[tuple[str, str], Served] = {}
+
+    def get(self, version: str, dialect: str, postgres_template: str | None) -> Served:
+        if (version, dialect) not in self.servers:
+            self.servers[version, dialect] = self._start(version, dialect, postgres_template)
+        return self.servers[version, dialect]
+
+    def _start(self, version: str, dialect: str, postgres_template: str | None) -> Served:
+        try:
+            official = ensure_official_client(version)
+        except EnvironmentSetupError as err:
+            pytest.fail(str(err))
+        tmp = self.tmp.mktemp(f"served-{dialect}-{version}")
+        readable = [self.root]
+        uri = self.stack.enter_context(fresh_catalog(dialect, tmp, postgres_template))
+        url = self.stack.enter_context(run_server(uri, readable=readable, api_key=API_KEY))
+        public = self.stack.enter_context(
+            run_server(uri, readable=readable, api_key=API_KEY, public=True, init=False)
+        )
+        context = {
+            "url": url,
+            "public_url": public,
+            "api_key": API_KEY,
+            "data": str(self.root / "data"),
+            "example": str(self.root / "example"),
+            "many": [
+                {"key": f"n{i:03d}", "metadata": many_metadata(i), "specs": many_specs(i)}
+                for i in range(MANY)
+            ],
+        }
+        served = Served(
+            url, public, dialect, self.root, official, self.access, Results({}, []), context
+        )
+        served.setup = served.run("setup", tmp / "setup")
+        if "value" in served.setup.raw.get("documented_example", {}):
+            served.context["example_key"] = served.setup.value("documented_example")
+        return served
+
+
+@pytest.fixture(scope="session")
+def server_pool(
+    compat_root: Path, access_log: AccessRecorder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerPool]:
+    pool = ServerPool(compat_root, access_log, tmp_path_factory)
+    with pool.stack:
+        yield pool
+
+
+def _server_params() -> list[Any]:
+    params = []
+    for version in _client_versions():
+        params.append(pytest.param((version, "sqlite"), id=f"sqlite-tiled-{version}"))
+        params.append(
+            pytest.param(
+                (version, "postgresql"),
+                id=f"postgresql-tiled-{version}",
+                marks=pytest.mark.postgres,
             )
-            served.setup = served.run("setup", tmp / "setup")
-            if "value" in served.setup.raw.get("documented_example", {}):
-                served.context["example_key"] = served.setup.value("documented_example")
-            yield served
+        )
+    return params
+
+
+@pytest.fixture(scope="module", params=_server_params())
+def served(request: pytest.FixtureRequest, server_pool: ServerPool) -> Served:
+    """Our server over the tree, registered by the official client's ``setup`` script."""
+    version, dialect = request.param
+    template = request.getfixturevalue("postgres_template") if dialect == "postgresql" else None
+    return server_pool.get(version, dialect, template)
 
 
 def xfail_when(request: pytest.FixtureRequest, condition: bool, reason: str) -> None:
     """Mark the running test as a known, strict failure (it must start passing on a fix)."""
     if condition:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.fixture(scope="module")
+def blank(
+    served: Served, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A server on a fresh, empty catalog of the same dialect, for tests that write."""
+    tmp = tmp_path_factory.mktemp(f"blank-{served.dialect}")
+    template = request.getfixturevalue("postgres_template") if served.dialect != "sqlite" else None
+    with (
+        fresh_catalog(served.dialect, tmp, template) as uri,
+        run_server(uri, readable=[served.root], api_key=API_KEY) as url,
+    ):
+        context = {**served.context, "url": url, "public_url": url}
+        yield Served(
+            url,
+            url,
+            served.dialect,
+            served.root,
+            served.official,
+            served.access,
+            Results({}, []),
+            context,
+        )
