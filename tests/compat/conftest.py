@@ -32,7 +32,7 @@ from .tree import MANY, many_metadata, many_specs, write_tree
 API_KEY = "secret"
 
 # The official client retries every 5xx for up to 45 s; no retries keep a server bug quick
-# to see (the suite also fails on any 5xx, see ``Served.statuses``). Both are the client's
+# to see (the suite also fails on any 5xx, see ``Served.run``). Both are the client's
 # documented environment settings, not changes to it.
 CLIENT_ENV = {"TILED_RETRY_ATTEMPTS": "1", "TILED_RETRY_TIMEOUT": "5"}
 
