@@ -41,27 +41,28 @@ def run_tiled(args, cwd):
 
 @contextlib.contextmanager
 def background(args, cwd, port):
-    process = subprocess.Popen(
+    """Run a documented command in the background until the block ends (pipes closed)."""
+    with subprocess.Popen(
         [sys.executable, "-m", "tiled.cli.main", *args[1:]],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stderr.read()
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    ) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, process.stderr.read()
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "server did not start"
+                    time.sleep(0.1)
+            yield
+        finally:
+            process.terminate()
+            process.communicate(timeout=15)
 
 
 def substitute(args, data, port, uri=None):

@@ -17,34 +17,34 @@ pytestmark = pytest.mark.serial
 
 @contextmanager
 def serve(*args, env=None):
+    """``tiled serve catalog ...`` on a free port; its pipes are closed when the block ends."""
     port = free_port()
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "tiled.cli.main", "serve", "catalog", *args, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                break
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.1)
-        yield process, url
-    finally:
-        process.terminate()
+    ) as process:
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            deadline = time.monotonic() + 30
+            while process.poll() is None:
+                try:
+                    httpx.get(f"{url}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("server did not start") from None
+                    time.sleep(0.1)
+            yield process, url
+        finally:
+            process.terminate()
+            try:
+                process.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
 
 
 def stderr_of(process):
@@ -64,23 +64,39 @@ def test_missing_catalog_says_to_init(tmp_path):
     assert not (tmp_path / "c.db").exists()
 
 
+def printed_key(process):
+    """The generated key from the start-up banner (printed before the server listens)."""
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        match = re.search(r'api_key="([^"]+)"', line)
+        if match:
+            return match.group(1)
+        if line.startswith("Serving the catalog"):
+            break
+    raise AssertionError("no generated key was printed:\n" + "".join(lines))
+
+
 def test_generated_key_is_printed_and_works(tmp_path):
+    from tiled.client import ClientAuthenticationError, from_uri
+
     with serve("--temp", "-r", str(tmp_path), env={"TILED_SINGLE_USER_API_KEY": ""}) as (
         process,
         url,
     ):
+        key = printed_key(process)
+        assert len(key) >= 32
         assert httpx.get(f"{url}/api/v1/metadata/").status_code == 401
         assert (
             httpx.get(f"{url}/api/v1/metadata/", headers={"Authorization": "Apikey nope"})
         ).status_code == 401
-        output = stderr_of(process)
-    match = re.search(r'api_key="([^"]+)"', output)
-    assert match, output
-    key = match.group(1)
-    assert len(key) >= 32
-    with serve("--temp", "-r", str(tmp_path), "--api-key", key) as (_, url):
         ok = httpx.get(f"{url}/api/v1/metadata/", headers={"Authorization": f"Apikey {key}"})
         assert ok.status_code == 200
+        with from_uri(url, api_key=key) as client:  # the printed client line, as written
+            client.create_container("works")
+            assert list(client) == ["works"]
+        with pytest.raises(ClientAuthenticationError, match="401: Invalid API key"):
+            from_uri(url, api_key="nope")
 
 
 def test_key_from_environment_and_never_logged(tmp_path):
@@ -94,8 +110,15 @@ def test_key_from_environment_and_never_logged(tmp_path):
     assert "api_key=[redacted]" in output
 
 
-def test_public_reads_need_no_key_but_writes_do(tmp_path):
+def test_public_reads_need_no_key_but_writes_do(tmp_path, monkeypatch):
+    from tiled.client import ClientAuthenticationError, from_uri
+
+    monkeypatch.delenv("TILED_API_KEY", raising=False)
     with serve("--temp", "-r", str(tmp_path), "--public", "--api-key", "k") as (_, url):
+        with from_uri(url) as anonymous:
+            assert len(anonymous) == 0
+            with pytest.raises(ClientAuthenticationError):
+                anonymous.create_container("c")
         about = httpx.get(f"{url}/api/v1/").json()
         assert about["authentication"]["required"] is False
         assert httpx.get(f"{url}/api/v1/metadata/").status_code == 200

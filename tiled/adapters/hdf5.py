@@ -56,16 +56,15 @@ def open_file(path: Path) -> h5py.File:
 
 
 def dataset_chunks(dataset: h5py.Dataset) -> tuple[tuple[int, ...], ...]:
+    """The dataset's native chunking (one block if contiguous), with the first axis split
+    further when a block would exceed MAX_BLOCK_BYTES. Scalars are served as shape [1]."""
     shape = dataset.shape or (1,)
-    native = dataset.chunks or shape
-    itemsize = dataset.dtype.itemsize
-    chunks = [list(c) for c in (native if dataset.shape else (1,))]
-    # Cap block size by merging nothing and splitting the first axis when a chunk is huge.
-    block_bytes = int(numpy.prod(chunks)) * itemsize if chunks else itemsize
-    if block_bytes > MAX_BLOCK_BYTES and shape:
-        row_bytes = block_bytes // max(chunks[0][0] if chunks else 1, 1)
-        chunks[0] = [max(1, MAX_BLOCK_BYTES // max(row_bytes, 1))]
-    return tuple(regular_chunks(n, c[0]) for n, c in zip(shape, chunks, strict=True))
+    sizes = list(dataset.chunks or shape) if dataset.shape else [1]
+    block_bytes = int(numpy.prod(sizes)) * dataset.dtype.itemsize
+    if block_bytes > MAX_BLOCK_BYTES:
+        row_bytes = block_bytes // max(sizes[0], 1)
+        sizes[0] = max(1, MAX_BLOCK_BYTES // max(row_bytes, 1))
+    return tuple(regular_chunks(n, c) for n, c in zip(shape, sizes, strict=True))
 
 
 class HDF5DatasetAdapter(ArrayAdapterBase):

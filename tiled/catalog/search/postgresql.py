@@ -42,7 +42,8 @@ class PostgreSQLSearch:
         return Node.metadata_.op("#>")(self._path(key))
 
     def _text(self, key: str) -> ColumnElement[Any]:
-        return Node.metadata_.op("#>>")(self._path(key))
+        # Typed as text so that LIKE, regex and COLLATE apply to it (not to JSON).
+        return Node.metadata_.op("#>>", return_type=Text)(self._path(key))
 
     def _type(self, key: str) -> ColumnElement[Any]:
         return func.jsonb_typeof(self._value(key))

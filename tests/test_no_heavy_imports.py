@@ -1,0 +1,42 @@
+"""Importing the client (or tiled itself) loads nothing from the server side."""
+
+import subprocess
+import sys
+
+import pytest
+
+SERVER_SIDE = [
+    "sqlalchemy",
+    "starlette",
+    "fastapi",
+    "uvicorn",
+    "alembic",
+    "tiled.server",
+    "tiled.catalog",
+    "tiled.adapters",
+]
+
+
+@pytest.mark.parametrize("module", ["tiled", "tiled.client"])
+def test_import_loads_no_server_side_modules(module):
+    code = (
+        f"import sys, {module}\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {SERVER_SIDE!r} "
+        f"or any(m == s or m.startswith(s + '.') for s in {SERVER_SIDE!r}))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_client_import_does_not_load_pandas_or_pyarrow():
+    code = (
+        "import sys, tiled.client\n"
+        "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
