@@ -51,3 +51,15 @@ def test_server_messages_reach_the_user(results):
     assert "No such entry" in results.error("unknown_path_in_from_uri")["message"]
     assert "Invalid API key" in results.error("wrong_key_then_browse")["message"]
     assert "image/gif" in results.error("unsupported_export_format")["message"]
+
+
+def test_unserved_extras_fail_cleanly(results):
+    # No search_deep link is sent, so the client refuses locally; container export is 404.
+    results.raised("search_deep_without_link", "builtins.NotImplementedError")
+    assert results.raised("container_export", CLIENT_ERROR)["status"] == 404
+
+
+def test_non_json_filter_value_is_400_not_500(results):
+    value = results.value("filter_value_not_json")
+    assert value["status"] == 400
+    assert "value" in str(value["detail"]).lower()

@@ -99,4 +99,28 @@ def delete_inside_a_file(ctx):
     ctx.client()["manual"]["h5"]["entry"].delete()
 
 
+@check
+def search_deep_without_link(ctx):
+    from tiled.queries import Key
+
+    ctx.client()["many"].search_deep(Key("color") == "red")
+
+
+@check
+def container_export(ctx):
+    ctx.client()["many"]["n001"].export(str(ctx.workdir / "n001.json"), format="json")
+
+
+@check
+def filter_value_not_json(ctx):
+    """What the client never sends, through its own HTTP connection: a raw filter value."""
+    client = ctx.client()
+    response = client.context.http_client.get(
+        client["many"].item["links"]["search"],
+        params={"filter[eq][condition][key]": "color", "filter[eq][condition][value]": "red"},
+        headers={"Accept": "application/json"},
+    )
+    return {"status": response.status_code, "detail": response.json()["detail"]}
+
+
 main()
