@@ -23,13 +23,16 @@ from .official import (
     EnvironmentSetupError,
     OfficialClient,
     ensure_official_client,
+    reference_requested,
     run_script,
 )
 from .official import client_versions as _client_versions
+from .reference import run_official_server
 from .results import Results
 from .tree import MANY, many_metadata, many_specs, write_tree
 
 API_KEY = "secret"
+OFFICIAL = "official"  # the "dialect" of Tiled's own server in the opt-in reference run
 
 # The official client retries every 5xx for up to 45 s; one retry keeps a server bug quick
 # to see (the suite also fails on any 5xx, see ``Served.run``). Both are the client's
@@ -133,16 +136,10 @@ class ServerPool:
         return self.servers[version, dialect]
 
     def _start(self, version: str, dialect: str, postgres_template: str | None) -> Served:
-        try:
-            official = ensure_official_client(version)
-        except EnvironmentSetupError as err:
-            pytest.fail(str(err))
+        official = _official(version, dialect)
         tmp = self.tmp.mktemp(f"served-{dialect}-{version}")
-        readable = [self.root]
-        uri = self.stack.enter_context(fresh_catalog(dialect, tmp, postgres_template))
-        url = self.stack.enter_context(run_server(uri, readable=readable, api_key=API_KEY))
-        public = self.stack.enter_context(
-            run_server(uri, readable=readable, api_key=API_KEY, public=True, init=False)
+        url, public = self.stack.enter_context(
+            server_pair(dialect, tmp, postgres_template, self.root, official)
         )
         context = {
             "url": url,
@@ -162,6 +159,34 @@ class ServerPool:
         if "value" in served.setup.raw.get("documented_example", {}):
             served.context["example_key"] = served.setup.value("documented_example")
         return served
+
+
+def _official(version: str, dialect: str) -> OfficialClient:
+    try:
+        return ensure_official_client(version, server=dialect == OFFICIAL)
+    except EnvironmentSetupError as err:
+        pytest.fail(str(err))
+
+
+@contextmanager
+def server_pair(
+    dialect: str, tmp: Path, template: str | None, root: Path, official: OfficialClient
+) -> Iterator[tuple[str, str]]:
+    """A key-protected server and a public twin on one fresh catalog: ours, or Tiled's."""
+    if dialect == OFFICIAL:
+        catalog = tmp / "catalog.db"
+        with (
+            run_official_server(official, catalog, root, API_KEY) as url,
+            run_official_server(official, catalog, root, API_KEY, public=True, init=False) as pub,
+        ):
+            yield url, pub
+        return
+    with (
+        fresh_catalog(dialect, tmp, template) as uri,
+        run_server(uri, readable=[root], api_key=API_KEY) as url,
+        run_server(uri, readable=[root], api_key=API_KEY, public=True, init=False) as pub,
+    ):
+        yield url, pub
 
 
 @pytest.fixture(scope="session")
@@ -184,6 +209,8 @@ def _server_params() -> list[Any]:
                 marks=pytest.mark.postgres,
             )
         )
+        if reference_requested():
+            params.append(pytest.param((version, OFFICIAL), id=f"official-tiled-{version}"))
     return params
 
 
@@ -207,11 +234,10 @@ def blank(
 ) -> Iterator[Served]:
     """A server on a fresh, empty catalog of the same dialect, for tests that write."""
     tmp = tmp_path_factory.mktemp(f"blank-{served.dialect}")
-    template = request.getfixturevalue("postgres_template") if served.dialect != "sqlite" else None
-    with (
-        fresh_catalog(served.dialect, tmp, template) as uri,
-        run_server(uri, readable=[served.root], api_key=API_KEY) as url,
-    ):
+    template = (
+        request.getfixturevalue("postgres_template") if served.dialect == "postgresql" else None
+    )
+    with server_pair(served.dialect, tmp, template, served.root, served.official) as (url, _):
         context = {**served.context, "url": url, "public_url": url}
         yield Served(
             url,

@@ -33,6 +33,10 @@ CLIENT_VERSIONS = ("0.2.20",)
 # official adapters, which import SQLAlchemy and FastAPI). Zarr is only in server extras.
 REQUIREMENTS = ("tiled[client,formats,minimal-server]=={version}", "zarr")
 
+# Only for the opt-in reference run (TILED_COMPAT_REFERENCE=1): Tiled's own server, so the
+# same checks can be run against the original and our expectations verified.
+SERVER_REQUIREMENTS = ("tiled[server]=={version}",)
+
 SCRIPTS = Path(__file__).parent / "scripts"
 _READY = "ready.json"
 
@@ -92,28 +96,36 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def environment_dir(version: str) -> Path:
+def reference_requested() -> bool:
+    return os.environ.get("TILED_COMPAT_REFERENCE", "") not in ("", "0")
+
+
+def environment_dir(version: str, server: bool = False) -> Path:
     python = f"py{sys.version_info.major}.{sys.version_info.minor}"
-    return cache_root() / f"venv-{version}-{python}"
+    return cache_root() / f"venv-{version}-{python}{'-server' if server else ''}"
 
 
-def ensure_official_client(version: str) -> OfficialClient:
-    """Create (once) and return the environment holding ``tiled==version`` from PyPI."""
-    target = environment_dir(version)
+def ensure_official_client(version: str, server: bool = False) -> OfficialClient:
+    """Create (once) and return the environment holding ``tiled==version`` from PyPI.
+
+    ``server=True`` is a separate environment that also holds Tiled's server.
+    """
+    target = environment_dir(version, server)
     with _locked(target.with_name(target.name + ".lock")):
         ready = target / _READY
         if not ready.exists():
-            _build(target, version)
+            extra = SERVER_REQUIREMENTS if server else ()
+            _build(target, version, (*REQUIREMENTS, *extra))
         packages = json.loads(ready.read_text())
     return OfficialClient(version, target / "bin" / "python", packages)
 
 
-def _build(target: Path, version: str) -> None:
+def _build(target: Path, version: str, templates: tuple[str, ...]) -> None:
     if target.exists():
         shutil.rmtree(target)  # a half-built environment from an interrupted run
     venv.EnvBuilder(with_pip=True, clear=True).create(target)
     python = target / "bin" / "python"
-    requirements = [r.format(version=version) for r in REQUIREMENTS]
+    requirements = [r.format(version=version) for r in templates]
     command = [str(python), "-m", "pip", "install", "--quiet", "--no-input", *requirements]
     result = subprocess.run(
         command, capture_output=True, text=True, env=_pip_environ(), timeout=1200, check=False
