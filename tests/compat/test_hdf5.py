@@ -8,7 +8,7 @@ import numpy
 import pytest
 from numpy.testing import assert_array_equal
 
-from .conftest import xfail_when
+from .conftest import differs_on_tiled, xfail_when
 from .tree import H5_TITLE
 
 CHUNKS_BUG = (
@@ -57,7 +57,8 @@ def test_no_server_errors(results, broken, request):
     assert results.server_errors == []
 
 
-def test_file_is_a_container_of_its_top_level_names(results, broken, request):
+def test_file_is_a_container_of_its_top_level_names(results, broken, served, request):
+    differs_on_tiled(request, served, "len() of a registered HDF5 file is 0 (meta.count)")
     assert results.value("h5_metadata") == {"title": H5_TITLE}
     assert results.value("h5_len") == 2
     xfail_when(request, broken, CHUNKS_BUG)
