@@ -16,8 +16,10 @@ client raises ``ClientError`` subclasses for error responses.
     ├── UnsupportedMimetypeError           no reader for a data source's mimetype
     ├── NotAcceptableError                 no encoder for any requested media type
     ├── UnsupportedOperationError          the node cannot do that (delete inside a file)
-    ├── DataUnavailableError               the file is gone, unreadable or corrupt
-    │   └── DataBusyError                  a writer holds the file; try again later
+    ├── DataUnavailableError               the file cannot be read right now
+    │   ├── DataBusyError                  a writer holds the file; try again later
+    │   └── DataGoneError                  missing, truncated, corrupt or changed since
+    │                                      registration (deterministic: re-register)
     └── CatalogError                       the catalog database cannot be used as is
         ├── CatalogNotInitializedError     no schema yet: run with --init
         └── CatalogSchemaError             an older or newer schema: upgrade
@@ -34,6 +36,7 @@ __all__ = [
     "CatalogSchemaError",
     "ConflictError",
     "DataBusyError",
+    "DataGoneError",
     "DataUnavailableError",
     "InvalidQueryError",
     "InvalidSliceError",
@@ -109,6 +112,10 @@ class DataBusyError(DataUnavailableError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DataGoneError(DataUnavailableError):
+    """The registered data is no longer there as registered; retrying will not help."""
 
 
 class CatalogError(TiledError):

@@ -68,6 +68,15 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("tiled.access").setLevel(logging.INFO)
 
 
+def load_adapters(specs: list[str]) -> None:
+    """Register each ``--adapter`` now, so that a typo stops the command with a message."""
+    from ..adapters.registry import register_adapter_spec
+
+    with reported_errors():
+        for spec in specs:
+            register_adapter_spec(spec)
+
+
 def run_uvicorn(settings: ServerSettings, host: str, port: int) -> None:
     import uvicorn
 
@@ -100,9 +109,15 @@ def serve_catalog(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request"),
+    adapter: list[str] = typer.Option(
+        [],
+        "--adapter",
+        help="A format reader to add: mimetype=package.module:Class (repeatable)",
+    ),
 ) -> None:
     """Serve a persistent catalog; only files inside the -r directories may be registered."""
     configure_logging(verbose)
+    load_adapters(adapter)
     if temp == (uri is not None):
         raise typer.BadParameter("Give either a catalog URI or --temp, not both or neither")
     if temp:

@@ -23,6 +23,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.TiledError], int]] = [
     (errors.NotAcceptableError, 406),
     (errors.UnsupportedOperationError, 405),
     (errors.DataBusyError, 503),
+    (errors.DataGoneError, 410),
     (errors.DataUnavailableError, 500),
     (errors.CatalogError, 503),
 ]
