@@ -10,9 +10,7 @@ import pytest
 import tifffile
 from numpy.testing import assert_array_equal
 
-from .conftest import differs_on_tiled, xfail_when
-
-NO_ZARR = "Zarr adapter (application/x-zarr) not on this branch yet (formats helper)"
+from .conftest import differs_on_tiled
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +105,12 @@ def zarr_array(served):
     return zarr.open_array(str(served.root / "data" / "store.zarr"), mode="r")[:]
 
 
-def test_zarr(results, zarr_array, served, request):
-    xfail_when(request, "error" in served.setup.raw["register_zarr"], NO_ZARR)
+def test_zarr(results, zarr_array):
     assert_same(results.value("zarr_read"), zarr_array)
     assert_same(results.value("zarr_slice"), zarr_array[3:6, 1::2])
 
 
-def test_zarr_blocks_are_native_chunks(results, zarr_array, served, request):
-    xfail_when(request, "error" in served.setup.raw["register_zarr"], NO_ZARR)
+def test_zarr_blocks_are_native_chunks(results, zarr_array):
     value = results.value("zarr_blocks")
     assert value["chunks"] == [[4, 4], [3, 3]]
     assert_same(value["block_1_0"], zarr_array[4:8, 0:3])

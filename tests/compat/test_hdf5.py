@@ -8,27 +8,8 @@ import numpy
 import pytest
 from numpy.testing import assert_array_equal
 
-from .conftest import differs_on_tiled, xfail_when
+from .conftest import differs_on_tiled
 from .tree import H5_TITLE
-
-CHUNKS_BUG = (
-    "tiled/adapters/hdf5.py dataset_chunks iterates over ints (TypeError -> 500) for every "
-    "dataset (formats helper's area)"
-)
-
-
-def _chunks_bug(path) -> bool:
-    """True while our HDF5 adapter cannot describe a dataset (fixed on the formats branch)."""
-    try:
-        from tiled.adapters.hdf5 import dataset_chunks
-    except ImportError:
-        return False
-    with h5py.File(path, "r") as file:
-        try:
-            dataset_chunks(file["entry/data/counts"])
-        except TypeError:
-            return True
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -47,21 +28,14 @@ def h5(served):
         }
 
 
-@pytest.fixture(scope="module")
-def broken(served):
-    return _chunks_bug(served.root / "data" / "nested.h5")
-
-
-def test_no_server_errors(results, broken, request):
-    xfail_when(request, broken, CHUNKS_BUG)
+def test_no_server_errors(results):
     assert results.server_errors == []
 
 
-def test_file_is_a_container_of_its_top_level_names(results, broken, served, request):
+def test_file_is_a_container_of_its_top_level_names(results, served, request):
     differs_on_tiled(request, served, "len() of a registered HDF5 file is 0 (meta.count)")
     assert results.value("h5_metadata") == {"title": H5_TITLE}
     assert results.value("h5_len") == 2
-    xfail_when(request, broken, CHUNKS_BUG)
     assert results.value("h5_keys") == ["entry", "top"]
     assert results.value("h5_items") == [["entry", "container"], ["top", "array"]]
 
@@ -75,13 +49,11 @@ def test_group(results):
     assert value["metadata"]["NX_class"] == "NXentry"
 
 
-def test_nested_group(results, broken, request):
-    xfail_when(request, broken, CHUNKS_BUG)
+def test_nested_group(results):
     assert results.value("h5_nested_group") == {"keys": ["counts", "scalar"], "len": 2}
 
 
-def test_nested_dataset_path(results, h5, broken, request):
-    xfail_when(request, broken, CHUNKS_BUG)
+def test_nested_dataset_path(results, h5):
     value = results.value("h5_nested_path")
     assert_array_equal(value["values"], h5["counts"])
     assert_array_equal(value["slice"], h5["counts"][2:4, ::3])
@@ -92,15 +64,13 @@ def test_nested_dataset_path(results, h5, broken, request):
     assert_array_equal(results.value("h5_dask"), h5["counts"])
 
 
-def test_scalar_dataset_is_shape_1(results, h5, broken, request):
-    xfail_when(request, broken, CHUNKS_BUG)
+def test_scalar_dataset_is_shape_1(results, h5):
     value = results.value("h5_scalar")
     assert value["shape"] == [1]
     assert_array_equal(value["values"], numpy.asarray(h5["scalar"]).reshape(1))
 
 
-def test_big_endian_dataset_stays_big_endian(results, h5, broken, request):
-    xfail_when(request, broken, CHUNKS_BUG)
+def test_big_endian_dataset_stays_big_endian(results, h5):
     value = results.value("h5_big_endian")
     assert value["dtype"] == ">i4"
     assert value["endianness"] == "big"
@@ -113,6 +83,5 @@ def test_missing_child_is_key_error(results):
     results.raised("h5_missing_child", "builtins.KeyError")
 
 
-def test_key_lookup_inside_a_file(results, broken, request):
-    xfail_when(request, broken, CHUNKS_BUG)
+def test_key_lookup_inside_a_file(results):
     assert results.value("h5_search_by_key") == ["top"]

@@ -7,12 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import xfail_when
-
-MISSING_ADAPTER = {
-    "zarr": "Zarr adapter (application/x-zarr) not on this branch yet (formats helper)",
-    "xlsx": "Excel adapter (spreadsheetml mimetype) not on this branch yet (formats helper)",
-}
 FAMILIES = {
     "image": "array",
     "seq": "array",
@@ -50,10 +44,7 @@ def test_create_container(served):
 
 
 @pytest.mark.parametrize("key", list(FAMILIES))
-def test_register_method(served, key, request):
-    entry = served.setup.raw[f"register_{key}"]
-    missing = "415" in entry.get("error", {}).get("message", "")
-    xfail_when(request, key in MISSING_ADAPTER and missing, MISSING_ADAPTER.get(key, ""))
+def test_register_method(served, key):
     assert served.setup.value(f"register_{key}") == {
         "key": key,
         "family": f"StructureFamily.{FAMILIES[key]}",

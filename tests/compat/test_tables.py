@@ -12,7 +12,6 @@ import pytest
 
 from .conftest import xfail_when
 
-NO_EXCEL = "Excel adapter (spreadsheetml mimetype) not on this branch yet (formats helper)"
 # The official client 0.2.20 builds dask ``meta`` from the arrow_schema it computed when
 # registering and checks each partition against it; under pandas 3 it finds 'str' where
 # it expects 'string'. It fails the same way against Tiled's own server (reference run).
@@ -101,8 +100,7 @@ def test_parquet_files_are_partitions(results, parts):
     assert_frame(results.value("parquet_dask"), pandas.concat(parts))
 
 
-def test_excel_sheets_are_tables(results, served, request):
-    xfail_when(request, "error" in served.setup.raw["register_xlsx"], NO_EXCEL)
+def test_excel_sheets_are_tables(results, served):
     assert results.value("excel_sheets") == {"keys": ["Sheet1"], "family": "container"}
     expected = pandas.read_excel(served.root / "data" / "sheet.xlsx", sheet_name="Sheet1")
     assert_frame(results.value("excel_sheet_read"), expected)

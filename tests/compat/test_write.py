@@ -9,13 +9,9 @@ import pytest
 import tifffile
 from numpy.testing import assert_array_equal
 
-from .conftest import differs_on_tiled, xfail_when
+from .conftest import differs_on_tiled
 
 CLIENT_ERROR = "tiled.client.utils.ClientError"
-NO_FORMATS = (
-    "the walker stops at the first 415: Excel/Zarr adapters are not on this branch yet "
-    "(formats helper)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -143,11 +139,7 @@ def test_refresh_sees_an_update_from_elsewhere(results):
     assert results.value("refresh_sees_update") == {"only": "this", "from": "other"}
 
 
-def test_directory_walker(results, served, volume, request):
-    setup = served.setup.raw
-    xfail_when(
-        request, "error" in setup["register_xlsx"] or "error" in setup["register_zarr"], NO_FORMATS
-    )
+def test_directory_walker(results, volume):
     value = results.value("walker")
     assert value["returncode"] == 0, value["log"]
     assert value["keys"] == sorted(
