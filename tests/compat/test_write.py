@@ -133,6 +133,7 @@ def test_metadata_revisions_keep_every_earlier_state(results):
     assert value["numbers"] == [1, 2, 3, 4]
     assert value["metadata"] == states
     assert value["first"] == states[0]
+    assert value["time_updated"] == ["datetime"] * len(states)  # msgpack Timestamps, as Tiled
 
 
 def test_refresh_sees_an_update_from_elsewhere(results):

@@ -198,6 +198,7 @@ def metadata_revisions(ctx):
         "numbers": [r["revision_number"] for r in items],
         "metadata": [r["attributes"]["metadata"] for r in items],
         "first": revisions[0]["attributes"]["metadata"],
+        "time_updated": [type(r["attributes"]["time_updated"]).__name__ for r in items],
     }
 
 
