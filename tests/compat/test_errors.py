@@ -62,6 +62,13 @@ def test_unserved_extras_fail_cleanly(results, served, request):
     assert results.raised("container_export", CLIENT_ERROR)["status"] == 404
 
 
+def test_writing_data_is_refused_with_a_clear_message(results, served, request):
+    differs_on_tiled(request, served, "stores written arrays itself (with --write)")
+    error = results.raised("write_array_is_refused", CLIENT_ERROR)
+    assert error["status"] == 400
+    assert "register" in error["message"].lower()
+
+
 def test_non_json_filter_value_is_400_not_500(results, served, request):
     differs_on_tiled(request, served, "500 for a filter value that is not JSON")
     value = results.value("filter_value_not_json")

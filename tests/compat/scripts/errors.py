@@ -100,6 +100,14 @@ def delete_inside_a_file(ctx):
 
 
 @check
+def write_array_is_refused(ctx):
+    """This server keeps no data of its own: internally managed nodes are refused (400)."""
+    import numpy
+
+    ctx.client()["many"].write_array(numpy.zeros(3), key="written")
+
+
+@check
 def search_deep_without_link(ctx):
     from tiled.queries import Key
 
