@@ -11,6 +11,7 @@ keeps parallel test workers from building it twice.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -100,9 +101,17 @@ def reference_requested() -> bool:
     return os.environ.get("TILED_COMPAT_REFERENCE", "") not in ("", "0")
 
 
+def _requirements(version: str, server: bool) -> list[str]:
+    templates = (*REQUIREMENTS, *(SERVER_REQUIREMENTS if server else ()))
+    return [r.format(version=version) for r in templates]
+
+
 def environment_dir(version: str, server: bool = False) -> Path:
+    """Keyed by client version, python version and the requirement list (a change in the
+    list builds a new environment instead of reusing one that lacks something)."""
     python = f"py{sys.version_info.major}.{sys.version_info.minor}"
-    return cache_root() / f"venv-{version}-{python}{'-server' if server else ''}"
+    digest = hashlib.sha256(" ".join(_requirements(version, server)).encode()).hexdigest()[:8]
+    return cache_root() / f"venv-{version}-{python}{'-server' if server else ''}-{digest}"
 
 
 def ensure_official_client(version: str, server: bool = False) -> OfficialClient:
@@ -114,18 +123,16 @@ def ensure_official_client(version: str, server: bool = False) -> OfficialClient
     with _locked(target.with_name(target.name + ".lock")):
         ready = target / _READY
         if not ready.exists():
-            extra = SERVER_REQUIREMENTS if server else ()
-            _build(target, version, (*REQUIREMENTS, *extra))
+            _build(target, version, _requirements(version, server))
         packages = json.loads(ready.read_text())
     return OfficialClient(version, target / "bin" / "python", packages)
 
 
-def _build(target: Path, version: str, templates: tuple[str, ...]) -> None:
+def _build(target: Path, version: str, requirements: list[str]) -> None:
     if target.exists():
         shutil.rmtree(target)  # a half-built environment from an interrupted run
     venv.EnvBuilder(with_pip=True, clear=True).create(target)
     python = target / "bin" / "python"
-    requirements = [r.format(version=version) for r in templates]
     command = [str(python), "-m", "pip", "install", "--quiet", "--no-input", *requirements]
     result = subprocess.run(
         command, capture_output=True, text=True, env=_pip_environ(), timeout=1200, check=False
