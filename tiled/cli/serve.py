@@ -6,6 +6,7 @@ import asyncio
 import logging
 import logging.config
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -33,14 +34,27 @@ app = typer.Typer(help="Run a server.", no_args_is_help=True)
 API_KEY_ENV = "TILED_SINGLE_USER_API_KEY"
 
 
+# The official client only recognises keys matching ``\w+`` in its Authorization header;
+# any other key is silently dropped and it refuses to connect ("requires API key").
+_CLIENT_SAFE_KEY = re.compile(r"^\w+$")
+
+
 def choose_api_key(given: str | None) -> tuple[str, bool]:
-    """The key from --api-key, else the environment, else a fresh random one (True)."""
-    if given:
-        return given, False
-    from_env = os.environ.get(API_KEY_ENV)
-    if from_env:
-        return from_env, False
-    return secrets.token_urlsafe(32), True
+    """The key from --api-key, else the environment, else a fresh random one (True).
+
+    Generated keys are hex so that every client, including the official one, can send them.
+    """
+    key = given or os.environ.get(API_KEY_ENV)
+    if not key:
+        return secrets.token_hex(32), True
+    if not _CLIENT_SAFE_KEY.match(key):
+        print(
+            "Warning: the API key contains characters other than letters, digits and '_'; "
+            "the official tiled client will not send such a key. Choose another one.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return key, False
 
 
 def announce_generated_key(key: str, host: str, port: int) -> None:
