@@ -5,6 +5,24 @@ from tiled.testing import databases
 pytest_plugins = ["tiled.testing.fixtures"]
 
 
+def pytest_configure(config):
+    """Under xdist, honour ``xdist_group`` markers: tests/compat keeps each module on one
+    worker, so its driver scripts run once. ``-n 2`` means ``--dist load``; it becomes
+    ``loadgroup``, which schedules ungrouped tests exactly like ``load``."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # Workers re-parse the command line (dist=load); the controller tells them.
+        if workerinput.get("tiled_loadgroup"):
+            config.option.loadgroup = True
+    elif config.pluginmanager.hasplugin("xdist") and config.option.dist == "load":
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["tiled_loadgroup"] = node.config.option.dist == "loadgroup"
+
+
 @pytest.fixture(
     scope="module",
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],

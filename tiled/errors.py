@@ -16,11 +16,14 @@ client raises ``ClientError`` subclasses for error responses.
     ├── UnsupportedMimetypeError           no reader for a data source's mimetype
     ├── NotAcceptableError                 no encoder for any requested media type
     ├── UnsupportedOperationError          the node cannot do that (delete inside a file)
-    ├── DataUnavailableError               the file is gone, unreadable or corrupt
-    │   └── DataBusyError                  a writer holds the file; try again later
+    ├── DataUnavailableError               the file cannot be read right now
+    │   ├── DataBusyError                  a writer holds the file; try again later
+    │   └── DataGoneError                  missing, truncated, corrupt or changed since
+    │                                      registration (deterministic: re-register)
     └── CatalogError                       the catalog database cannot be used as is
         ├── CatalogNotInitializedError     no schema yet: run with --init
-        └── CatalogSchemaError             an older or newer schema: upgrade
+        ├── CatalogSchemaError             an older or newer schema: upgrade
+        └── CatalogUnavailableError        down, restarting, locked or out of connections
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ __all__ = [
     "CatalogError",
     "CatalogNotInitializedError",
     "CatalogSchemaError",
+    "CatalogUnavailableError",
     "ConflictError",
     "DataBusyError",
+    "DataGoneError",
     "DataUnavailableError",
     "InvalidQueryError",
     "InvalidSliceError",
@@ -111,6 +116,10 @@ class DataBusyError(DataUnavailableError):
         self.retry_after = retry_after
 
 
+class DataGoneError(DataUnavailableError):
+    """The registered data is no longer there as registered; retrying will not help."""
+
+
 class CatalogError(TiledError):
     pass
 
@@ -121,3 +130,11 @@ class CatalogNotInitializedError(CatalogError):
 
 class CatalogSchemaError(CatalogError):
     pass
+
+
+class CatalogUnavailableError(CatalogError):
+    """The database cannot serve right now; carries how many seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -223,3 +223,20 @@ def test_patch_put_and_revisions(populated):
     assert populated.patch("/metadata/c1", json=bad).status_code == 400
     no_specs = {"content-type": "application/json-patch+json", "metadata": []}
     assert populated.patch("/metadata/c1", json=no_specs).status_code == 422
+
+
+def test_revision_times_are_msgpack_timestamps_and_utc_iso(populated):
+    # The official client decodes msgpack Timestamps into aware datetimes, as Tiled sends
+    # them; in JSON they are ISO 8601 with an offset.
+    from datetime import UTC, datetime, timedelta
+
+    patch = {"content-type": "application/merge-patch+json", "metadata": {"x": 1}, "specs": None}
+    assert populated.patch("/metadata/c2", json=patch).status_code == 200
+    packed = populated.get("/revisions/c2", headers={"Accept": "application/x-msgpack"})
+    (item,) = msgpack.unpackb(packed.content, timestamp=3)["data"]
+    when = item["attributes"]["time_updated"]
+    assert isinstance(when, datetime)
+    assert abs(datetime.now(UTC) - when) < timedelta(minutes=5)
+    text = populated.get("/revisions/c2").json()["data"][0]["attributes"]["time_updated"]
+    assert datetime.fromisoformat(text) == when
+    assert datetime.fromisoformat(text).utcoffset() == timedelta(0)

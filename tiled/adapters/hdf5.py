@@ -1,164 +1,183 @@
 """HDF5 files: groups are containers, datasets are arrays, attributes are metadata.
 
-Opening reads only headers; a read touches only the hyperslab asked for.
+Opening a file or a group reads only object headers: a dataset's values are read when
+(and only where) a request asks for them, as one hyperslab. Scalar datasets are served
+with shape ``[1]``; variable-length strings as fixed-width unicode; compound types as
+structured dtypes. Soft and external links and virtual datasets are followed each time a
+node is opened, and their targets must lie inside the readable directories.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy
 
-from ..errors import DataBusyError, DataUnavailableError, NotFoundError
+from ..errors import DataGoneError, NotFoundError, UnsupportedOperationError
 from ..structures.array import ArrayStructure, data_type_from_numpy
 from ..structures.container import FileContainerStructure
 from ..structures.core import Spec, StructureFamily
-from .array_base import ArrayAdapterBase
-from .chunking import MAX_BLOCK_BYTES, regular_chunks
-from .protocols import Selection
+from .array_base import ArrayAdapterBase, string_dtype_for
+from .attributes import json_safe
+from .chunking import chunks_from_shape
+from .failures import read_error
+from .hdf5_files import check_links_target, incomplete_reason, open_file, open_object
+from .protocols import ResolvedSource
+from .selection import Normalised, as_slices, forward
 
-
-def json_safe(value: Any) -> Any:
-    """Attribute values as JSON: bytes to str, numpy scalars and arrays to Python values."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, numpy.ndarray):
-        return [json_safe(v) for v in value.tolist()] if value.size <= 1000 else None
-    if isinstance(value, numpy.generic):
-        return json_safe(value.item())
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float) and not numpy.isfinite(value):
-        return str(value)
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
+_READ_ERRORS = (OSError, ValueError, TypeError, KeyError, RuntimeError, IndexError)
 
 
 def attributes(obj: h5py.HLObject) -> dict[str, Any]:
-    try:
-        return {str(k): json_safe(v) for k, v in obj.attrs.items()}
-    except (OSError, TypeError) as err:
-        return {"_unreadable_attributes": str(err)}
+    """An object's attributes as JSON-safe metadata; an unreadable one is reported, not fatal."""
+    result: dict[str, Any] = {}
+    # By index: iterating by name reopens the object with default access properties,
+    # which HDF5 refuses for datasets opened by ``open_object``.
+    count = h5py.h5a.get_num_attrs(obj.id)
+    for index in range(count):
+        name = h5py.h5a.open(obj.id, index=index).name.decode("utf-8", errors="replace")
+        try:
+            result[str(name)] = json_safe(obj.attrs[name])
+        except (OSError, TypeError, ValueError) as err:
+            result[str(name)] = f"<unreadable attribute: {type(err).__name__}>"
+    return result
 
 
-def open_file(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r", locking=True)
-    except BlockingIOError as err:
-        raise DataBusyError("the HDF5 file is open for writing", retry_after=2) from err
-    except OSError as err:
-        if "lock" in str(err).lower():
-            raise DataBusyError("the HDF5 file is open for writing", retry_after=2) from err
-        raise DataUnavailableError(f"the HDF5 file cannot be opened ({err})") from err
+def servable_dtype(dataset: h5py.Dataset) -> numpy.dtype[Any]:
+    """The fixed-layout dtype a dataset is served as (strings need their values' width)."""
+    dtype = dataset.dtype
+    string = h5py.check_string_dtype(dtype)
+    if string is not None and string.length is None:
+        values = dataset.asstr()[()] if dataset.shape != () else [dataset.asstr()[()]]
+        return string_dtype_for(numpy.asarray(values, dtype=object))
+    if dtype.kind == "O" or _has_objects(dtype):
+        kind = "object references" if h5py.check_ref_dtype(dtype) else "variable-length values"
+        raise UnsupportedOperationError(
+            f"The HDF5 dataset {dataset.name!r} holds {kind}, which cannot be served as an array"
+        )
+    base = h5py.check_enum_dtype(dtype)
+    served: numpy.dtype[Any] = numpy.dtype(dtype.str) if base is not None else dtype
+    return served
 
 
-def dataset_chunks(dataset: h5py.Dataset) -> tuple[tuple[int, ...], ...]:
-    """The dataset's native chunking (one block if contiguous), with the first axis split
-    further when a block would exceed MAX_BLOCK_BYTES. Scalars are served as shape [1]."""
-    shape = dataset.shape or (1,)
-    sizes = list(dataset.chunks or shape) if dataset.shape else [1]
-    block_bytes = int(numpy.prod(sizes)) * dataset.dtype.itemsize
-    if block_bytes > MAX_BLOCK_BYTES:
-        row_bytes = block_bytes // max(sizes[0], 1)
-        sizes[0] = max(1, MAX_BLOCK_BYTES // max(row_bytes, 1))
-    return tuple(regular_chunks(n, c) for n, c in zip(shape, sizes, strict=True))
+def _has_objects(dtype: numpy.dtype[Any]) -> bool:
+    if dtype.fields is None:
+        return dtype.kind == "O" or (dtype.subdtype is not None and dtype.subdtype[0].kind == "O")
+    return any(_has_objects(field[0]) for field in dtype.fields.values())
+
+
+def dataset_structure(dataset: h5py.Dataset, dims: Sequence[str] | None = None) -> ArrayStructure:
+    dtype = servable_dtype(dataset)
+    if dataset.shape is None:  # an HDF5 "null" dataspace: no elements at all
+        shape: tuple[int, ...] = (0,)
+    else:
+        shape = tuple(dataset.shape) or (1,)
+    native = dataset.chunks if dataset.shape else None
+    chunks = chunks_from_shape(shape, native, dtype.itemsize)
+    names = tuple(dims) if dims is not None else None
+    return ArrayStructure(data_type_from_numpy(dtype), shape, chunks, dims=names)
+
+
+class HDF5Node:
+    """Where an object lives: the file it is reached from and its path through links."""
+
+    def __init__(self, source: ResolvedSource, path: Path, name: str) -> None:
+        self.source = source
+        self.path = path
+        self.name = name
+
+    def child(self, key: str) -> HDF5Node:
+        return HDF5Node(self.source, self.path, f"{self.name.rstrip('/')}/{key}")
+
+    def open(self, file: h5py.File) -> Any:
+        """The object at ``name``, following links (and checking where they lead)."""
+        try:
+            obj = open_object(file, self.name)
+        except KeyError as err:
+            raise DataGoneError(
+                f"{self.name!r} cannot be resolved inside the HDF5 file: it is a broken link "
+                "or was removed after registration"
+            ) from err
+        except (OSError, ValueError, RuntimeError) as err:
+            raise read_error(f"{self.name!r} in the HDF5 file", err, [self.path]) from err
+        check_links_target(obj, self.source, self.path)
+        return obj
 
 
 class HDF5DatasetAdapter(ArrayAdapterBase):
-    """One dataset; scalar datasets are served with shape [1]."""
+    """One dataset, read by hyperslab."""
 
     def __init__(
-        self, path: Path, name: str, dataset: h5py.Dataset, structure: ArrayStructure | None = None
+        self,
+        node: HDF5Node,
+        structure: ArrayStructure | None = None,
+        metadata: dict[str, Any] | None = None,
+        specs: list[Spec] | None = None,
+        dims: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(attributes(dataset))
-        self._path = path
-        self._name = name
-        if structure is None:
-            shape = dataset.shape or (1,)
-            data_type = data_type_from_numpy(_servable(dataset.dtype, dataset))
-            structure = ArrayStructure(data_type, shape, dataset_chunks(dataset))
-        self._structure = structure
-        self._scalar = dataset.shape == ()
+        super().__init__(structure, metadata, specs)
+        self._node = node
+        self._dims = dims
+        self._metadata_pending = metadata is None
 
-    def structure(self) -> ArrayStructure:
-        return self._structure
-
-    def read(self, selection: Selection = ()) -> numpy.ndarray:
-        with open_file(self._path) as file:
-            dataset = file[self._name]
+    def _with_dataset(self, func: Any) -> Any:
+        with open_file(self._node.path) as file:
+            dataset = self._node.open(file)
+            if not isinstance(dataset, h5py.Dataset):
+                raise DataGoneError(f"{self._node.name!r} is no longer a dataset")
             try:
-                data = numpy.asarray(dataset[()]).reshape(1) if self._scalar else None
-                if data is None:
-                    data = h5_select(dataset, selection) if selection else dataset[()]
-                elif selection:
-                    data = data[selection]
-            except (OSError, ValueError, TypeError) as err:
-                raise DataUnavailableError(f"the HDF5 dataset cannot be read ({err})") from err
-        return _to_servable(numpy.asarray(data), self._structure)
+                return func(dataset)
+            except _READ_ERRORS as err:
+                raise read_error("the HDF5 dataset", err, [self._node.path]) from err
+
+    def metadata(self) -> dict[str, Any]:
+        if self._metadata_pending:
+            self._metadata = self._with_dataset(attributes)
+            self._metadata_pending = False
+        return self._metadata
+
+    def _inspect(self) -> ArrayStructure:
+        return self._with_dataset(lambda d: dataset_structure(d, self._dims))  # type: ignore[no-any-return]
+
+    def _read(self, selection: Normalised) -> numpy.ndarray:
+        return self._with_dataset(lambda d: read_dataset(d, selection))  # type: ignore[no-any-return]
 
 
-def h5_select(dataset: h5py.Dataset, selection: Selection) -> numpy.ndarray:
-    """``dataset[selection]`` with numpy semantics; h5py lacks negative steps."""
-    fixed: list[int | slice] = []
-    flips: list[int] = []
-    out_axis = 0
-    for length, item in zip(dataset.shape, selection, strict=False):
-        if isinstance(item, int):
-            fixed.append(item % length if length else item)
-            continue
-        start, stop, step = item.indices(length)
-        if step < 0:
-            span = range(start, stop, step)
-            fixed.append(slice(span[-1], span[0] + 1, -step) if span else slice(0, 0))
-            flips.append(out_axis)
-        else:
-            fixed.append(slice(start, stop, step))
-        out_axis += 1
-    data = numpy.asarray(dataset[tuple(fixed)])
-    for axis in flips:
-        data = numpy.flip(data, axis)
-    return data
-
-
-def _servable(dtype: numpy.dtype[Any], dataset: h5py.Dataset) -> numpy.dtype[Any]:
-    """Variable-length strings become fixed-width unicode sized to the longest value."""
-    if dtype.kind != "O":
-        return dtype
-    values = numpy.asarray(dataset[()]).ravel()
-    longest = max((len(v.decode() if isinstance(v, bytes) else str(v)) for v in values), default=1)
-    return numpy.dtype(f"<U{max(longest, 1)}")
-
-
-def _to_servable(data: numpy.ndarray, structure: ArrayStructure) -> numpy.ndarray:
-    wanted = structure.data_type.to_numpy_dtype()
-    if data.dtype.kind == "O":
-        decoded = [v.decode() if isinstance(v, bytes) else str(v) for v in data.ravel()]
-        return numpy.array(decoded, dtype=wanted).reshape(data.shape)
-    return data
+def read_dataset(dataset: h5py.Dataset, selection: Normalised) -> numpy.ndarray:
+    """``dataset[selection]`` with numpy semantics (h5py has no negative steps)."""
+    string = h5py.check_string_dtype(dataset.dtype)
+    source = dataset.asstr() if string is not None and string.length is None else dataset
+    if dataset.shape is None:
+        return numpy.empty((0,), dataset.dtype)[as_slices(selection)]
+    if dataset.shape == ():
+        return numpy.asarray(source[()]).reshape(1)[as_slices(selection)]
+    index, flips = forward(selection)
+    data = numpy.asarray(source[index])
+    return numpy.flip(data, flips) if flips else data
 
 
 class HDF5GroupAdapter:
-    """A group (or the whole file): children are groups and datasets, read lazily."""
+    """A group (or the whole file): children are groups and datasets, opened lazily."""
 
     structure_family = StructureFamily.container
 
     def __init__(
         self,
-        path: Path,
-        name: str = "/",
+        node: HDF5Node,
         metadata: dict[str, Any] | None = None,
         specs: list[Spec] | None = None,
     ) -> None:
-        self._path = path
-        self._name = name
-        with open_file(path) as file:
-            group = file[name]
-            self._keys = list(group.keys())
-            self._metadata = metadata if metadata is not None else attributes(group)
+        self._node = node
         self._specs = list(specs or [])
+        with open_file(node.path) as file:
+            group = node.open(file)
+            if not isinstance(group, h5py.Group):
+                raise DataGoneError(f"{node.name!r} is no longer a group")
+            self._keys = _resolvable_keys(group, node)
+            self._metadata = metadata if metadata is not None else attributes(group)
 
     def structure(self) -> FileContainerStructure:
         return FileContainerStructure(tuple(self._keys))
@@ -173,32 +192,60 @@ class HDF5GroupAdapter:
         return list(self._keys)
 
     def __getitem__(self, key: str) -> HDF5GroupAdapter | HDF5DatasetAdapter:
-        if key not in self._keys:
-            raise NotFoundError(f"No such entry: {key!r}")
-        child = f"{self._name.rstrip('/')}/{key}"
-        with open_file(self._path) as file:
+        node = self._node.child(key)
+        with open_file(node.path) as file:
+            group = self._node.open(file)
+            if group.get(key, getlink=True) is None:
+                raise NotFoundError(f"No such entry: {key!r}")
+            obj = node.open(file)
+            is_group = isinstance(obj, h5py.Group)
+        return HDF5GroupAdapter(node) if is_group else HDF5DatasetAdapter(node)
+
+
+def _resolvable_keys(group: h5py.Group, node: HDF5Node) -> list[str]:
+    """Member names, leaving out links whose target is missing or, as far as the link
+    tells, outside the readable directories (opening one by name gives a clear error)."""
+    keys = []
+    here = Path(group.file.filename).parent
+    for key in group:
+        link = group.get(key, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            target = here / link.filename
+            if not target.is_file():
+                continue
             try:
-                obj = file[child]
-            except KeyError as err:
-                raise DataUnavailableError(f"the link {key!r} is broken") from err
-            if isinstance(obj, h5py.Group):
-                return HDF5GroupAdapter(self._path, child)
-            return HDF5DatasetAdapter(self._path, child, obj)
+                node.source.check_readable(target, "link")
+            except PermissionError:
+                continue
+        if isinstance(link, h5py.SoftLink | h5py.ExternalLink):
+            try:
+                if group.get(key, getclass=True) is None:
+                    continue
+            except (KeyError, OSError, ValueError, RuntimeError):
+                continue
+        keys.append(key)
+    return keys
 
 
-def open_hdf5(
-    path: Path,
-    parameters: dict[str, Any],
-    metadata: dict[str, Any] | None,
-    specs: list[Spec] | None,
-    structure: Any,
-) -> Any:
-    """The whole file, or the node named by ``parameters["dataset"]``."""
-    inner = parameters.get("dataset") or parameters.get("path")
-    root = HDF5GroupAdapter(path, "/", metadata, specs)
-    if not inner:
-        return root
-    node: Any = root
-    for part in str(inner).strip("/").split("/"):
-        node = node[part]
-    return node
+class HDF5Adapter:
+    """Registry entry for ``application/x-hdf5``: the whole file, or the node named by the
+    ``dataset`` (or ``path``) parameter."""
+
+    mimetypes = ("application/x-hdf5",)
+    extensions = (".h5", ".hdf5", ".hdf", ".nxs")
+
+    @classmethod
+    def from_source(cls, source: ResolvedSource) -> HDF5GroupAdapter | HDF5DatasetAdapter:
+        path = source.one_path()
+        inner = str(source.parameters.get("dataset") or source.parameters.get("path") or "")
+        node = HDF5Node(source, path, "/" + inner.strip("/"))
+        with open_file(path) as file:
+            is_group = isinstance(node.open(file), h5py.Group)
+        if is_group:
+            return HDF5GroupAdapter(node, source.metadata, source.specs)
+        structure = source.structure if isinstance(source.structure, ArrayStructure) else None
+        return HDF5DatasetAdapter(node, structure, source.metadata, source.specs)
+
+    @staticmethod
+    def incomplete_reason(paths: Sequence[Path]) -> str | None:
+        return incomplete_reason(paths)

@@ -1,8 +1,16 @@
-"""TIFF files (one page or a stack of pages) and TIFF sequences (one file per frame)."""
+"""TIFF files (one page or a stack of pages) and TIFF sequences (one file per frame).
+
+The first image series of a file is served. A stack has one block per page; a single
+page is one block unless it is larger than the block cap, in which case blocks are runs
+of rows. Partial reads go through tifffile's chunk store, so only the pages, strips or
+tiles a selection touches are decoded.
+"""
 
 from __future__ import annotations
 
-import math
+import os
+import struct
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,54 +18,70 @@ from typing import Any
 import numpy
 import tifffile
 
-from ..errors import DataUnavailableError
-from ..structures.array import ArrayStructure, BuiltinDtype
+from ..structures.array import ArrayStructure, data_type_from_numpy
 from ..structures.core import Spec
 from .array_base import ArrayAdapterBase
-from .protocols import Selection
-from .sequences import normalise_selection, read_frames
+from .attributes import json_safe
+from .chunking import chunks_from_shape
+from .failures import read_error
+from .protocols import ResolvedSource
+from .selection import Normalised, forward
+from .sequences import FrameSequenceAdapter
 
-_SKIPPED_TAGS = {"StripOffsets", "StripByteCounts", "TileOffsets", "TileByteCounts"}
+_MAX_TAG_CHARS = 10_000
+# What decoding a damaged file may raise: tifffile's own errors, codec errors, short reads.
+_ERRORS = (
+    tifffile.TiffFileError,
+    ValueError,
+    IndexError,
+    KeyError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    zlib.error,
+    struct.error,
+)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, tuple | list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, numpy.generic):
-        return value.item()
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
-
-
-def _open(path: Path) -> tifffile.TiffFile:
+def open_tiff(path: Path) -> tifffile.TiffFile:
     try:
         return tifffile.TiffFile(path)
-    except (tifffile.TiffFileError, OSError, ValueError) as err:
-        raise DataUnavailableError(f"the TIFF file cannot be opened ({err})") from err
+    except _ERRORS as err:
+        raise read_error("the TIFF file", err, [path]) from err
 
 
-def tiff_metadata(path: Path) -> dict[str, Any]:
-    """Tag name → value of the first page (offset tables left out: they are noise)."""
-    with _open(path) as tif:
-        return {
-            tag.name: _json_safe(tag.value)
-            for tag in tif.pages.first.tags.values()
-            if tag.name not in _SKIPPED_TAGS and len(str(tag.value)) < 10_000
-        }
+def tiff_tags(path: Path) -> dict[str, Any]:
+    """Tag name to value, for the first page (as the reference reader reports them)."""
+    with open_tiff(path) as tif:
+        tags = {}
+        for tag in tif.pages.first.tags.values():
+            value = json_safe(tag.value)
+            if len(repr(value)) <= _MAX_TAG_CHARS:
+                tags[tag.name] = value
+        return tags
 
 
-def tiff_layout(path: Path) -> tuple[tuple[int, ...], numpy.dtype[Any], int]:
-    """(shape, dtype, pages) of a TIFF from its headers."""
-    with _open(path) as tif:
-        series = tif.series[0]
-        return tuple(series.shape), numpy.dtype(series.dtype), len(series.pages)
+def _layout(tif: tifffile.TiffFile) -> tuple[tuple[int, ...], numpy.dtype[Any], tuple[int, ...]]:
+    """(shape, dtype, page shape) of the first series, from the IFDs only."""
+    series = tif.series[0]
+    page_shape = tuple(series.keyframe.shape)
+    return tuple(series.shape), numpy.dtype(series.dtype), page_shape
+
+
+def tiff_chunks(shape: tuple[int, ...], itemsize: int, page_shape: tuple[int, ...]) -> Any:
+    """One block per page along the page axes; a page capped into runs of rows."""
+    lead = len(shape) - len(page_shape)
+    if lead < 0 or tuple(shape[lead:]) != page_shape:
+        return chunks_from_shape(shape, None, itemsize)
+    inner = chunks_from_shape(page_shape, None, itemsize)
+    return (*(((1,) * n if n else (0,)) for n in shape[:lead]), *inner)
 
 
 class TIFFAdapter(ArrayAdapterBase):
-    """A TIFF file: one page is one block; a multi-page stack has one block per page."""
+    """A TIFF file: its first series, block per page."""
+
+    mimetypes = ("image/tiff",)
+    extensions = (".tif", ".tiff")
 
     def __init__(
         self,
@@ -66,86 +90,138 @@ class TIFFAdapter(ArrayAdapterBase):
         metadata: dict[str, Any] | None = None,
         specs: list[Spec] | None = None,
     ) -> None:
-        super().__init__(metadata if metadata is not None else tiff_metadata(path), specs)
+        super().__init__(structure, metadata, specs)
         self._path = path
-        self._structure = structure or self._inspect()
+        self._tags_pending = metadata is None
+
+    @classmethod
+    def from_source(cls, source: ResolvedSource) -> TIFFAdapter:
+        return cls(source.one_path(), source.structure, source.metadata, source.specs)
+
+    def metadata(self) -> dict[str, Any]:
+        if self._tags_pending:
+            self._metadata = tiff_tags(self._path)
+            self._tags_pending = False
+        return self._metadata
 
     def _inspect(self) -> ArrayStructure:
-        shape, dtype, pages = tiff_layout(self._path)
-        if pages > 1 and len(shape) >= 3 and math.prod(shape[:-2]) == pages:
-            chunks = tuple((1,) * n for n in shape[:-2]) + tuple((n,) for n in shape[-2:])
-        else:
-            chunks = tuple((n,) for n in shape)
-        return ArrayStructure(BuiltinDtype.from_numpy_dtype(dtype), shape, chunks)
-
-    def structure(self) -> ArrayStructure:
-        return self._structure
-
-    def read(self, selection: Selection = ()) -> numpy.ndarray:
-        shape = self._structure.shape
-        with _open(self._path) as tif:
+        with open_tiff(self._path) as tif:
             try:
-                if len(tif.pages) > 1 and len(shape) >= 3 and selection:
-                    return self._read_pages(tif, selection)
-                data = tif.asarray()
-            except (ValueError, OSError, IndexError) as err:
-                raise DataUnavailableError(f"the TIFF file cannot be read ({err})") from err
-        _check_shape(data.shape, shape)
-        return data[selection] if selection else data
+                shape, dtype, page_shape = _layout(tif)
+            except _ERRORS as err:
+                raise read_error("the TIFF file", err, [self._path]) from err
+        chunks = tiff_chunks(shape, dtype.itemsize, page_shape)
+        return ArrayStructure(data_type_from_numpy(dtype), shape, chunks)
 
-    def _read_pages(self, tif: tifffile.TiffFile, selection: Selection) -> numpy.ndarray:
-        """Decode only the pages the first axis selects (3-D stacks)."""
-        first, rest = selection[0], selection[1:]
-        count = self._structure.shape[0]
-        indexes = range(count)[first] if isinstance(first, slice) else [range(count)[first]]
-        frames = [tif.pages[i].asarray()[rest] for i in indexes]
-        if isinstance(first, int):
-            return frames[0]
-        return (
-            numpy.stack(frames)
-            if frames
-            else numpy.empty((0,), self._structure.data_type.to_numpy_dtype())
+    def _read(self, selection: Normalised) -> numpy.ndarray:
+        shape = self.structure().shape
+        whole = all(
+            isinstance(item, range) and item == range(n)
+            for item, n in zip(selection, shape, strict=True)
         )
+        with open_tiff(self._path) as tif:
+            try:
+                if whole:
+                    return tif.asarray(series=0)
+                return _read_region(tif, selection)
+            except _ERRORS as err:
+                raise read_error("the TIFF file", err, [self._path]) from err
+
+    @staticmethod
+    def incomplete_reason(paths: Sequence[Path]) -> str | None:
+        """Whether every page's IFD and image data lie inside the file (a writer may not
+        have finished yet)."""
+        for path in paths:
+            reason = _tiff_incomplete(path)
+            if reason:
+                return reason
+        return None
 
 
-class TIFFSequenceAdapter(ArrayAdapterBase):
+def _read_region(tif: tifffile.TiffFile, selection: Normalised) -> numpy.ndarray:
+    """Decode only the pages, strips or tiles under ``selection``."""
+    import zarr
+
+    index, flips = forward(selection)
+    store = tif.aszarr(series=0)
+    try:
+        data = numpy.asarray(zarr.open_array(store, mode="r")[index])
+    finally:
+        store.close()
+    return numpy.flip(data, flips) if flips else data
+
+
+def _tiff_incomplete(path: Path) -> str | None:
+    try:
+        size = os.path.getsize(path)
+        reason = _ifd_chain_problem(path, size)
+        if reason:
+            return f"{path.name}: {reason}"
+        with tifffile.TiffFile(path) as tif:
+            for page in tif.pages:
+                offsets = getattr(page, "dataoffsets", ()) or ()
+                counts = getattr(page, "databytecounts", ()) or ()
+                end = max((o + c for o, c in zip(offsets, counts, strict=False) if c), default=0)
+                if end > size:
+                    return f"{path.name}: image data ends at byte {end}, past the end ({size})"
+    except _ERRORS as err:
+        return f"{path.name}: {type(err).__name__}: {err}"
+    return None
+
+
+def _ifd_chain_problem(path: Path, size: int) -> str | None:
+    """Follow the chain of image file directories; every link must lie inside the file."""
+    with open(path, "rb") as file:
+        header = file.read(16)
+        if len(header) < 8 or header[:2] not in (b"II", b"MM"):
+            return "no TIFF header (yet)"
+        order = "<" if header[:2] == b"II" else ">"
+        big = struct.unpack(order + "H", header[2:4])[0] == 43
+        count_format, entry_size, offset_format = ("Q", 20, "Q") if big else ("H", 12, "I")
+        offset = struct.unpack_from(order + offset_format, header, 8 if big else 4)[0]
+        seen = set()
+        while offset:
+            if offset in seen:
+                return "the directory chain loops"
+            seen.add(offset)
+            count_size = struct.calcsize(count_format)
+            if offset + count_size > size:
+                return f"an image file directory at byte {offset} lies past the end ({size})"
+            file.seek(offset)
+            count = struct.unpack(order + count_format, file.read(count_size))[0]
+            next_at = offset + count_size + count * entry_size
+            link_size = struct.calcsize(offset_format)
+            if next_at + link_size > size:
+                return f"an image file directory at byte {offset} is cut short"
+            file.seek(next_at)
+            offset = struct.unpack(order + offset_format, file.read(link_size))[0]
+    return None
+
+
+class TIFFSequenceAdapter(FrameSequenceAdapter):
     """N TIFF files, one frame each, as an (N, ...) array with one block per file."""
 
-    def __init__(
-        self,
-        paths: Sequence[Path],
-        structure: ArrayStructure | None = None,
-        metadata: dict[str, Any] | None = None,
-        specs: list[Spec] | None = None,
-    ) -> None:
-        super().__init__(metadata, specs)
-        self._paths = list(paths)
-        self._structure = structure or self._inspect()
+    mimetypes = ("multipart/related;type=image/tiff",)
 
-    def _inspect(self) -> ArrayStructure:
-        shape, dtype, _ = tiff_layout(self._paths[0])
-        full = (len(self._paths), *shape)
-        chunks = ((1,) * len(self._paths), *((n,) for n in shape))
-        return ArrayStructure(BuiltinDtype.from_numpy_dtype(dtype), full, chunks)
+    @classmethod
+    def from_source(cls, source: ResolvedSource) -> TIFFSequenceAdapter:
+        return cls(source.paths, source.structure, source.metadata, source.specs)
 
-    def structure(self) -> ArrayStructure:
-        return self._structure
+    def _frame_layout(self, path: Path) -> tuple[tuple[int, ...], numpy.dtype[Any]]:
+        with open_tiff(path) as tif:
+            try:
+                shape, dtype, _ = _layout(tif)
+            except _ERRORS as err:
+                raise read_error("a TIFF frame", err, [path]) from err
+        return shape, dtype
 
-    def read(self, selection: Selection = ()) -> numpy.ndarray:
-        return read_frames(self._paths, self._structure, normalise_selection(selection), _read_tiff)
+    def _read_frame(self, path: Path) -> numpy.ndarray:
+        with open_tiff(path) as tif:
+            try:
+                return tif.asarray(series=0)
+            except _ERRORS as err:
+                raise read_error("a TIFF frame", err, [path]) from err
 
-
-def _read_tiff(path: Path) -> numpy.ndarray:
-    with _open(path) as tif:
-        try:
-            return tif.asarray()
-        except (ValueError, OSError, IndexError) as err:
-            raise DataUnavailableError(f"a TIFF frame cannot be read ({err})") from err
-
-
-def _check_shape(actual: tuple[int, ...], expected: tuple[int, ...]) -> None:
-    if tuple(actual) != tuple(expected):
-        raise DataUnavailableError(
-            f"the file holds shape {list(actual)}, not the registered {list(expected)}; "
-            "it changed after registration"
-        )
+    @staticmethod
+    def incomplete_reason(paths: Sequence[Path]) -> str | None:
+        return TIFFAdapter.incomplete_reason(paths)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,16 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ..errors import CatalogError, CatalogNotInitializedError, CatalogSchemaError
+from ..errors import (
+    CatalogError,
+    CatalogNotInitializedError,
+    CatalogSchemaError,
+    CatalogUnavailableError,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+DEFAULT_CONNECTION_BUDGET = 40
 
 
 def mask_password(uri: str) -> str:
@@ -67,17 +74,53 @@ def _on_sqlite_connect(dbapi_connection: Any, _: Any) -> None:
     register_functions(dbapi_connection)
 
 
-def create_engine(uri: str, *, pool_size: int | None = None) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolSettings:
+    """Connections one server process may hold, and how long to wait for one.
+
+    Every process has its own pool, so the total a deployment opens is the per-process
+    figure times the number of processes: :meth:`for_workers` divides a budget (keep it
+    below PostgreSQL's ``max_connections`` minus what indexers and admins need).
+    """
+
+    size: int = 5
+    max_overflow: int = 5
+    timeout: float = 5.0  # waiting for a free connection; then 503, not a hang
+    connect_timeout: float = 5.0  # an unreachable host fails fast too
+
+    @classmethod
+    def for_workers(cls, workers: int, budget: int = DEFAULT_CONNECTION_BUDGET) -> PoolSettings:
+        if workers < 1 or budget < 1:
+            raise ValueError("workers and the connection budget must be at least 1")
+        share = max(2, budget // workers)
+        size = max(1, (share * 2) // 3)
+        return cls(size=size, max_overflow=share - size)
+
+
+def create_engine(uri: str, *, pool: PoolSettings | None = None) -> AsyncEngine:
     """An async engine; on SQLite every connection gets WAL, foreign keys and a busy timeout."""
+    from .connections import install_sqlite_transactions
+
     async_uri = to_async_uri(uri)
+    pool = pool or PoolSettings()
+    options: dict[str, Any] = {
+        # No pre-ping: on asyncpg it costs three round trips per checkout. A connection
+        # killed by a database restart fails once and the pool is then renewed (see
+        # connections.py); the restart test checks that service resumes.
+        "pool_pre_ping": False,
+        "pool_size": pool.size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout,
+    }
     try:
         if async_uri.startswith("sqlite"):
-            engine = create_async_engine(async_uri)
+            if _sqlite_file(uri) is None:  # in memory: one connection, no pool options
+                options = {}
+            engine = create_async_engine(async_uri, **options)
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+            install_sqlite_transactions(engine)
             return engine
-        options: dict[str, Any] = {"pool_pre_ping": True}
-        if pool_size is not None:
-            options["pool_size"] = pool_size
+        options["connect_args"] = {"timeout": pool.connect_timeout}
         return create_async_engine(async_uri, **options)
     except ArgumentError as err:
         raise CatalogError(f"Invalid catalog URI {mask_password(uri)!r}: {err}") from err
@@ -116,9 +159,12 @@ async def _run(uri: str, func: Any) -> Any:
         async with engine.begin() as connection:
             return await connection.run_sync(func)
     except (OperationalError, DBAPIError, OSError) as err:
-        raise CatalogError(
-            f"Cannot open the catalog {mask_password(uri)}: {getattr(err, 'orig', err)}"
-        ) from err
+        from .connections import unavailable_reason
+
+        message = f"Cannot open the catalog {mask_password(uri)}: {getattr(err, 'orig', err)}"
+        if unavailable_reason(err) is not None:
+            raise CatalogUnavailableError(message) from err
+        raise CatalogError(message) from err
     finally:
         await engine.dispose()
 

@@ -24,7 +24,8 @@ from ..queries import Query
 from ..structures.core import Spec, StructureFamily
 from ..structures.data_source import DataSource
 from . import orm
-from .database import check_database, create_engine, initialize_database
+from .connections import Connections
+from .database import PoolSettings, check_database, create_engine, initialize_database
 from .listing import Listing, SearchPage
 from .loading import load_records
 from .records import AssetStat, NodeRecord, Revision, join_path
@@ -55,17 +56,18 @@ class Catalog:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.connections = Connections(engine)
         self.search_dialect: SearchDialect = dialect_for(engine.dialect.name)
 
     @classmethod
     async def connect(
-        cls, uri: str, *, init: bool = False, pool_size: int | None = None
+        cls, uri: str, *, init: bool = False, pool: PoolSettings | None = None
     ) -> Catalog:
         if init:
             await initialize_database(uri)
         else:
             await check_database(uri)
-        return cls(create_engine(uri, pool_size=pool_size))
+        return cls(create_engine(uri, pool=pool))
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -74,7 +76,7 @@ class Catalog:
 
     async def lookup(self, path: Sequence[str]) -> NodeRecord:
         """The node at ``path`` in one indexed query, whatever the depth."""
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             return await self._lookup(conn, tuple(path))
 
     async def _lookup(self, conn: AsyncConnection, path: tuple[str, ...]) -> NodeRecord:
@@ -137,7 +139,7 @@ class Catalog:
         ``sorting`` pairs dotted metadata keys with 1 or -1 (``""`` is insertion order);
         ``cursor`` is the ``next_cursor`` of the previous page (see ``listing.py``).
         """
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             listing = await self._listing(conn, path, queries, sorting)
             try:
                 count = await listing.count()
@@ -168,7 +170,7 @@ class Catalog:
         return found.records
 
     async def count(self, path: Sequence[str], *, queries: Sequence[Query] = ()) -> int:
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             listing = await self._listing(conn, path, queries, ())
             try:
                 return await listing.count()
@@ -192,7 +194,7 @@ class Catalog:
         parent_path = tuple(parent_path)
         key = check_key(key if key is not None else uuid.uuid4().hex)
         path = (*parent_path, key)
-        async with self.engine.begin() as conn:
+        async with self.connections.writing() as conn:
             parent_id = await self._container_id(conn, parent_path)
             try:
                 node_id = (
@@ -230,9 +232,15 @@ class Catalog:
                 select(orm.Structure.id).where(orm.Structure.id == structure_id)
             )
             if exists.first() is None:
-                await conn.execute(
-                    insert(orm.Structure).values(id=structure_id, structure=structure)
-                )
+                # Another transaction may insert the same structure meanwhile (the id is
+                # its content hash); a savepoint keeps that from failing this one.
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(
+                            insert(orm.Structure).values(id=structure_id, structure=structure)
+                        )
+                except IntegrityError:
+                    pass
         data_source_id = (
             await conn.execute(
                 insert(orm.DataSource)
@@ -265,27 +273,32 @@ class Catalog:
         existing = (
             await conn.execute(select(orm.Asset.id).where(orm.Asset.data_uri == asset.data_uri))
         ).first()
-        if existing is not None:
-            await conn.execute(
-                update(orm.Asset)
-                .where(orm.Asset.id == existing.id)
-                .values(size=size, mtime_ns=mtime_ns, is_directory=asset.is_directory)
-            )
-            return int(existing.id)
-        return int(
-            (
-                await conn.execute(
-                    insert(orm.Asset)
-                    .values(
-                        data_uri=asset.data_uri,
-                        is_directory=asset.is_directory,
-                        size=size,
-                        mtime_ns=mtime_ns,
+        if existing is None:
+            try:  # a concurrent registration of the same file may insert it first
+                async with conn.begin_nested():
+                    inserted = await conn.execute(
+                        insert(orm.Asset)
+                        .values(
+                            data_uri=asset.data_uri,
+                            is_directory=asset.is_directory,
+                            size=size,
+                            mtime_ns=mtime_ns,
+                        )
+                        .returning(orm.Asset.id)
                     )
-                    .returning(orm.Asset.id)
-                )
-            ).scalar_one()
+                    return int(inserted.scalar_one())
+            except IntegrityError:
+                existing = (
+                    await conn.execute(
+                        select(orm.Asset.id).where(orm.Asset.data_uri == asset.data_uri)
+                    )
+                ).one()
+        await conn.execute(
+            update(orm.Asset)
+            .where(orm.Asset.id == existing.id)
+            .values(size=size, mtime_ns=mtime_ns, is_directory=asset.is_directory)
         )
+        return int(existing.id)
 
     async def update_metadata(
         self,
@@ -297,7 +310,7 @@ class Catalog:
     ) -> NodeRecord:
         """Replace metadata and/or specs (None keeps them); the old state becomes a revision."""
         path = tuple(path)
-        async with self.engine.begin() as conn:
+        async with self.connections.writing() as conn:
             current = await self._lookup(conn, path)
             if keep_revision:
                 latest = (
@@ -327,7 +340,7 @@ class Catalog:
     async def revisions(
         self, path: Sequence[str], *, offset: int = 0, limit: int = 100
     ) -> tuple[list[Revision], int]:
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             node = await self._lookup(conn, tuple(path))
             where = orm.Revision.node_id == node.id
             total = (
@@ -357,7 +370,7 @@ class Catalog:
         if not path:
             raise UnsupportedOperationError("The root of the catalog cannot be deleted")
         prefix = join_path(path)
-        async with self.engine.begin() as conn:
+        async with self.connections.writing() as conn:
             node = await self._lookup(conn, path)
             if node.child_count and not recursive:
                 raise ConflictError(
@@ -399,7 +412,7 @@ class Catalog:
         """Distinct metadata values, families and spec lists among matching children."""
         from .distinct import distinct_values
 
-        async with self.engine.connect() as conn:
+        async with self.connections.reading() as conn:
             listing = await self._listing(conn, path, queries, ())
             return await distinct_values(
                 listing,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -12,8 +14,19 @@ from pathlib import Path
 
 import typer
 
-from ..catalog.database import check_database, initialize_database, mask_password
-from ..server.settings import ServerSettings
+from ..catalog.database import (
+    DEFAULT_CONNECTION_BUDGET,
+    check_database,
+    initialize_database,
+    mask_password,
+)
+from ..server.settings import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_TIMEOUT,
+    ServerSettings,
+)
 from .errors import reported_errors
 
 app = typer.Typer(help="Run a server.", no_args_is_help=True)
@@ -21,14 +34,27 @@ app = typer.Typer(help="Run a server.", no_args_is_help=True)
 API_KEY_ENV = "TILED_SINGLE_USER_API_KEY"
 
 
+# The official client only recognises keys matching ``\w+`` in its Authorization header;
+# any other key is silently dropped and it refuses to connect ("requires API key").
+_CLIENT_SAFE_KEY = re.compile(r"^\w+$")
+
+
 def choose_api_key(given: str | None) -> tuple[str, bool]:
-    """The key from --api-key, else the environment, else a fresh random one (True)."""
-    if given:
-        return given, False
-    from_env = os.environ.get(API_KEY_ENV)
-    if from_env:
-        return from_env, False
-    return secrets.token_urlsafe(32), True
+    """The key from --api-key, else the environment, else a fresh random one (True).
+
+    Generated keys are hex so that every client, including the official one, can send them.
+    """
+    key = given or os.environ.get(API_KEY_ENV)
+    if not key:
+        return secrets.token_hex(32), True
+    if not _CLIENT_SAFE_KEY.match(key):
+        print(
+            "Warning: the API key contains characters other than letters, digits and '_'; "
+            "the official tiled client will not send such a key. Choose another one.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return key, False
 
 
 def announce_generated_key(key: str, host: str, port: int) -> None:
@@ -45,28 +71,33 @@ def announce_generated_key(key: str, host: str, port: int) -> None:
     )
 
 
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("tiled.access").setLevel(logging.INFO)
+def configure_logging(verbose: bool, log_format: str = "text") -> None:
+    from ..server.access_log import logging_config
+
+    logging.config.dictConfig(logging_config(verbose=verbose, log_format=log_format))
 
 
-def run_uvicorn(settings: ServerSettings, host: str, port: int) -> None:
-    import uvicorn
+def load_adapters(specs: list[str]) -> None:
+    """Register each ``--adapter`` now, so that a typo stops the command with a message."""
+    from ..adapters.registry import register_adapter_spec
 
-    from ..server.app import build_app
+    with reported_errors():
+        for spec in specs:
+            register_adapter_spec(spec)
 
-    uvicorn.run(
-        build_app(settings),
-        host=host,
-        port=port,
-        access_log=False,  # ours masks secrets; uvicorn's would print ?api_key=
-        log_level="info",
-        timeout_graceful_shutdown=5,
-    )
+
+def run_uvicorn(
+    settings: ServerSettings,
+    host: str,
+    port: int,
+    *,
+    verbose: bool = False,
+    log_format: str = "text",
+) -> None:
+    from ..server.runner import serve
+
+    with reported_errors():
+        serve(settings, host, port, verbose=verbose, log_format=log_format)
 
 
 @app.command("catalog")
@@ -85,10 +116,39 @@ def serve_catalog(
     public: bool = typer.Option(False, "--public", help="Allow anonymous reads"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request"),
-) -> None:
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Server processes sharing the port and the catalog"
+    ),
+    db_connections: int = typer.Option(
+        DEFAULT_CONNECTION_BUDGET,
+        "--db-connections",
+        min=1,
+        help="Database connections for all workers together (each gets its share)",
+    ),
+    max_request_bytes: int = typer.Option(
+        DEFAULT_MAX_REQUEST_BYTES, "--max-request-bytes", min=1, help="Larger bodies get 413"
+    ),
+    max_response_bytes: int = typer.Option(
+        DEFAULT_MAX_RESPONSE_BYTES, "--max-response-bytes", min=1, help="Larger replies get 400"
+    ),
+    request_timeout: float = typer.Option(
+        DEFAULT_REQUEST_TIMEOUT, "--request-timeout", min=0.001,
+        help="Seconds until a response must start (else 503)",
+    ),
+    idle_timeout: float = typer.Option(
+        DEFAULT_IDLE_TIMEOUT, "--idle-timeout", min=0.001,
+        help="Seconds a client may send or read nothing before it is dropped",
+    ),
+    log_format: str = typer.Option("text", "--log-format", help="text or json (one per line)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more than requests"),
+    adapter: list[str] = typer.Option(
+        [], "--adapter",
+        help="A format reader to add: mimetype=package.module:Class (repeatable)",
+    ),
+) -> None:  # fmt: skip
     """Serve a persistent catalog; only files inside the -r directories may be registered."""
-    configure_logging(verbose)
+    configure_logging(verbose, log_format)
+    load_adapters(adapter)  # here, so that a typo stops the command; workers load them again
     if temp == (uri is not None):
         raise typer.BadParameter("Give either a catalog URI or --temp, not both or neither")
     if temp:
@@ -101,16 +161,28 @@ def serve_catalog(
     with reported_errors():
         asyncio.run(initialize_database(uri) if init else check_database(uri))
     key, generated = choose_api_key(api_key)
-    settings = ServerSettings(catalog_uri=uri, api_key=key, readable=tuple(read), public=public)
+    settings = ServerSettings(
+        catalog_uri=uri,
+        api_key=key,
+        readable=tuple(read),
+        public=public,
+        workers=workers,
+        connection_budget=db_connections,
+        max_request_bytes=max_request_bytes,
+        max_response_bytes=max_response_bytes,
+        request_timeout=request_timeout,
+        idle_timeout=idle_timeout,
+        adapters=tuple(adapter),
+    )
     if generated:
         announce_generated_key(key, host, port)
     print(
-        f"Serving the catalog {mask_password(uri)} at http://{host}:{port}/api/v1 "
-        f"(readable: {', '.join(map(str, settings.readable)) or 'none'})",
+        f"Serving the catalog {mask_password(uri)} at http://{host}:{port}/api/v1 with "
+        f"{workers} worker(s) (readable: {', '.join(map(str, settings.readable)) or 'none'})",
         file=sys.stderr,
         flush=True,
     )
-    run_uvicorn(settings, host, port)
+    run_uvicorn(settings, host, port, verbose=verbose, log_format=log_format)
 
 
 @app.command("demo")
@@ -136,4 +208,4 @@ def serve_demo(
     settings = ServerSettings(catalog_uri=uri, api_key=key, readable=(directory,), public=public)
     if generated:
         announce_generated_key(key, host, port)
-    run_uvicorn(settings, host, port)
+    run_uvicorn(settings, host, port, verbose=verbose)

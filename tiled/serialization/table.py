@@ -1,37 +1,70 @@
-"""Table bodies: Arrow IPC files (what clients read), Parquet, CSV and JSON."""
+"""Table bodies: Arrow IPC files (what clients read), Parquet, CSV and JSON.
+
+Tables arrive as ``pyarrow.Table`` (a ``pandas.DataFrame`` is accepted too) and keep the
+schema metadata they carry, so a pandas reader rebuilds the same index and dtypes.
+"""
 
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pandas
 import pyarrow
-import pyarrow.parquet
+import pyarrow.ipc
 
 from ..errors import BadRequestError
 from ..media_types import ARROW_FILE, CSV, JSON, PARQUET
 
+if TYPE_CHECKING:
+    import pandas
 
-def encode_table(frame: pandas.DataFrame, media_type: str) -> bytes:
+
+def _as_arrow(table: pyarrow.Table | pandas.DataFrame) -> pyarrow.Table:
+    if isinstance(table, pyarrow.Table):
+        return table
+    return pyarrow.Table.from_pandas(table)
+
+
+def encode_table(table: pyarrow.Table | pandas.DataFrame, media_type: str) -> bytes:
+    table = _as_arrow(table)
     if media_type == ARROW_FILE:
-        table = pyarrow.Table.from_pandas(frame)
-        sink = pyarrow.BufferOutputStream()
-        with pyarrow.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        return sink.getvalue().to_pybytes()
+        return arrow_file_bytes(table)
     if media_type == PARQUET:
+        import pyarrow.parquet
+
         buffer = io.BytesIO()
-        frame.to_parquet(buffer)
+        pyarrow.parquet.write_table(table, buffer)
         return buffer.getvalue()
     if media_type == CSV:
-        return frame.to_csv(index=False).encode()
+        return bytes(table.to_pandas().to_csv(index=False).encode())
     if media_type == JSON:
         return orjson.dumps(
-            {str(c): frame[c].tolist() for c in frame.columns}, option=orjson.OPT_SERIALIZE_NUMPY
+            table.to_pydict(), option=orjson.OPT_SERIALIZE_NUMPY, default=_json_default
         )
     raise BadRequestError(f"Tables cannot be encoded as {media_type}")
 
 
+def arrow_file_bytes(table: pyarrow.Table) -> bytes:
+    sink = pyarrow.BufferOutputStream()
+    with pyarrow.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, float | int | str):
+        return value
+    return str(value)
+
+
+def decode_arrow_table(body: bytes) -> pyarrow.Table:
+    """An Arrow IPC file body as a ``pyarrow.Table``."""
+    return pyarrow.ipc.open_file(pyarrow.py_buffer(body)).read_all()
+
+
 def decode_table(body: bytes) -> pandas.DataFrame:
-    return pyarrow.ipc.open_file(pyarrow.py_buffer(body)).read_all().to_pandas()
+    """An Arrow IPC file body as a DataFrame (index rebuilt from the pandas metadata)."""
+    return decode_arrow_table(body).to_pandas()

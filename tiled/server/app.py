@@ -1,4 +1,5 @@
-"""Assembles the application: settings, catalog lifecycle, routes, error handling."""
+"""Assembles the application: settings, catalog lifecycle, routes, error handling, limits,
+metrics and the access log."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..catalog import Catalog
+from ..catalog.database import create_engine
+from ..errors import CatalogUnavailableError
 from .access_log import AccessLogMiddleware
 from .errors import install_error_handlers
-from .routes import array, create, distinct, metadata, root, search, table
-from .settings import ServerSettings
+from .limits import LimitsMiddleware
+from .metrics import MetricsMiddleware, ServerMetrics
+from .routes import array, create, distinct, health, metadata, root, search, table
+from .settings import ServerSettings, settings_from_environment
 
 logger = logging.getLogger("tiled.server")
 
@@ -23,11 +28,27 @@ logger = logging.getLogger("tiled.server")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Connect to the catalog for the life of the process (checks the schema first)."""
     settings: ServerSettings = app.state.settings
-    app.state.catalog = await Catalog.connect(settings.catalog_uri, init=settings.init)
+    app.state.catalog = await _connect(settings)
+    app.state.metrics.watch_pool(app.state.catalog.engine)
     try:
         yield
     finally:
         await app.state.catalog.close()
+        app.state.metrics.process_exiting()
+
+
+async def _connect(settings: ServerSettings) -> Catalog:
+    """The catalog, checked; or, when a worker (re)starts while the database is down,
+    unchecked: its requests get 503 until the database is back. (The command line
+    checked the schema before starting any worker, and a worker that failed its start-up
+    would make uvicorn stop every other worker.)"""
+    try:
+        return await Catalog.connect(settings.catalog_uri, init=settings.init, pool=settings.pool)
+    except CatalogUnavailableError as err:
+        if settings.init:
+            raise
+        logger.warning("%s; serving 503 until it answers", err.message)
+        return Catalog(create_engine(settings.catalog_uri, pool=settings.pool))
 
 
 def build_app(settings: ServerSettings) -> FastAPI:
@@ -42,8 +63,26 @@ def build_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.read_limiter = anyio.CapacityLimiter(settings.read_concurrency)
+    app.state.metrics = ServerMetrics()
     install_error_handlers(app)
-    for module in (root, metadata, create, search, array, table, distinct):
+    for module in (root, health, metadata, create, search, array, table, distinct):
         app.include_router(module.router)
+    # Outermost last: the access log and metrics also see what the limits refuse.
+    app.add_middleware(LimitsMiddleware, settings=settings)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(AccessLogMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each worker process (``--workers N``).
+
+    A worker is a fresh interpreter: the ``--adapter`` readers the parent registered are
+    registered again here.
+    """
+    from ..adapters.registry import register_adapter_spec
+
+    settings = settings_from_environment()
+    for spec in settings.adapters:
+        register_adapter_spec(spec)
+    return build_app(settings)

@@ -23,6 +23,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.TiledError], int]] = [
     (errors.NotAcceptableError, 406),
     (errors.UnsupportedOperationError, 405),
     (errors.DataBusyError, 503),
+    (errors.DataGoneError, 410),
     (errors.DataUnavailableError, 500),
     (errors.CatalogError, 503),
 ]
@@ -43,8 +44,9 @@ async def _handle_tiled_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, errors.TiledError)
     status = status_for(error)
     headers = {}
-    if isinstance(error, errors.DataBusyError):
-        headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
     if status >= 500:
         logger.warning("%s %s failed: %s", request.method, request.url.path, error.message)
     return error_response(status, error.message, headers)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 from fastapi import Request
 
 from ..adapters.registry import open_adapter
 from ..catalog import Catalog, NodeRecord
 from ..errors import (
     AccessDeniedError,
+    DataBusyError,
+    DataGoneError,
     DataUnavailableError,
     NotFoundError,
     TiledError,
@@ -28,6 +29,7 @@ from ..structures.core import StructureFamily
 from ..structures.data_source import DataSource
 from .documents import DEFAULT_SORTING, NodeView
 from .file_access import resolve_asset_path
+from .threads import run_bounded
 
 logger = logging.getLogger("tiled.server")
 T = TypeVar("T")
@@ -44,7 +46,7 @@ def catalog_of(request: Request) -> Catalog:
 
 async def in_thread(request: Request, func: Callable[..., T], *args: Any) -> T:
     """Run blocking file I/O in a worker thread, bounded per process."""
-    return await anyio.to_thread.run_sync(func, *args, limiter=request.app.state.read_limiter)
+    return await run_bounded(request.app.state.read_limiter, func, *args)
 
 
 @dataclass
@@ -83,7 +85,24 @@ async def resolve(request: Request, path: Sequence[str]) -> ResolvedNode:
     raise NotFoundError(f"No such entry: {list(path)}")
 
 
+def naming(err: DataUnavailableError, name: str) -> DataUnavailableError:
+    """The same kind of error with the node it concerns in its message (added once)."""
+    if getattr(err, "node", None) is not None:
+        return err
+    message = f"The data of node {name!r} cannot be read: {err}"
+    if isinstance(err, DataBusyError):
+        named: DataUnavailableError = DataBusyError(message, err.retry_after)
+    else:
+        named = type(err)(message)
+    named.node = name  # type: ignore[attr-defined]
+    return named
+
+
 def _descend(request: Request, node: ResolvedNode) -> Any:
+    return _naming_failures("/".join(node.path), _descend_unnamed, request, node)
+
+
+def _descend_unnamed(request: Request, node: ResolvedNode) -> Any:
     adapter = open_record_adapter(request, node.record)
     for key in node.inner:
         family = getattr(adapter, "structure_family", None)
@@ -121,7 +140,7 @@ def asset_paths(data_source: DataSource, readable: Sequence[Path], node: str) ->
                 f"Node {node!r} refers to a file outside this server's readable directories"
             ) from err
         if not path.exists():
-            raise DataUnavailableError(
+            raise DataGoneError(
                 f"A file backing node {node!r} is missing; it was moved or deleted after "
                 "registration. Re-register the node."
             )
@@ -135,7 +154,8 @@ def open_record_adapter(request: Request, record: NodeRecord) -> Any:
     if not record.data_sources:
         raise NotFoundError(f"Node {name!r} has no data to read")
     data_source = record.data_sources[0]
-    paths = asset_paths(data_source, request.app.state.settings.readable, name)
+    readable = request.app.state.settings.readable
+    paths = asset_paths(data_source, readable, name)
     try:
         return open_adapter(
             data_source.mimetype or "",
@@ -144,7 +164,13 @@ def open_record_adapter(request: Request, record: NodeRecord) -> Any:
             parameters=data_source.parameters,
             metadata=record.metadata,
             specs=record.specs,
+            readable=readable,
         )
+    except DataUnavailableError as err:
+        named = naming(err, name)
+        if named is err:
+            raise
+        raise named from err
     except TiledError:
         raise
     except (OSError, ValueError) as err:
@@ -184,6 +210,26 @@ def view_of_record(record: NodeRecord, child_count: int | None = None) -> NodeVi
 
 def view_of_adapter(path: tuple[str, ...], adapter: Any) -> NodeView:
     """A node inside a file, synthesised from its adapter (blocking: may read headers)."""
+    return _naming_failures("/".join(path), _view_of_adapter, path, adapter)
+
+
+def view_of_child(path: tuple[str, ...], parent: Any, key: str) -> NodeView:
+    """The view of ``parent[key]`` for a listing (blocking); failures name the child."""
+    child = (*path, key)
+    return _naming_failures("/".join(child), lambda: _view_of_adapter(child, parent[key]))
+
+
+def _naming_failures(name: str, func: Callable[..., T], *args: Any) -> T:
+    try:
+        return func(*args)
+    except DataUnavailableError as err:
+        named = naming(err, name)
+        if named is err:
+            raise
+        raise named from err
+
+
+def _view_of_adapter(path: tuple[str, ...], adapter: Any) -> NodeView:
     family = StructureFamily(adapter.structure_family)
     if family == StructureFamily.container:
         structure: Any = {"contents": None, "count": len(adapter.keys())}

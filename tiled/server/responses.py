@@ -7,7 +7,7 @@ types carry no parameters.
 from __future__ import annotations
 
 import gzip
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgpack
@@ -21,7 +21,13 @@ _COMPRESS_MIN_BYTES = 1400
 
 
 def _msgpack_default(value: Any) -> Any:
+    """Datetimes become msgpack Timestamps, which the official client decodes to datetimes.
+
+    Naive ones are UTC (SQLite drops the offset of ``DateTime(timezone=True)``).
+    """
     if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
         return msgpack.Timestamp.from_datetime(value)
     raise TypeError(f"Cannot encode {type(value).__name__} in msgpack")
 
@@ -40,7 +46,7 @@ def document(request: Request, content: Any, headers: dict[str, str] | None = No
         body = msgpack.packb(content, default=_msgpack_default, datetime=False)
         media_type = MSGPACK
     else:
-        body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+        body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC)
         media_type = JSON
     headers = dict(headers or {})
     if len(body) >= _COMPRESS_MIN_BYTES and accepts_gzip(request):

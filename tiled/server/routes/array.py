@@ -1,19 +1,45 @@
-"""``/array/full`` and ``/array/block``: array data, whole, sliced or block by block."""
+"""``/array/full`` and ``/array/block``: array data, whole, sliced or block by block.
+
+The shape of the answer is known before anything is read, so malformed or oversized
+requests are refused without touching the file; the read itself covers only the
+selection (a block is a hyperslab of the file, not the whole array).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from ...media_types import resolve_media_type
-from ...serialization.array import encode_array
+from ...adapters.selection import (
+    Normalised,
+    as_slices,
+    normalise,
+    pieces,
+    result_shape,
+    within_block,
+)
+from ...errors import BadRequestError
+from ...media_types import OCTET_STREAM, resolve_media_type
+from ...serialization.array import encode_array, encoded_size
 from ...structures.core import StructureFamily
 from .. import auth
 from ..errors import ValidationFailure
 from ..params import check_expected_shape, parse_block, parse_slice, selected_shape
-from ..reading import check_size, data_adapter, data_response, read_in_thread
+from ..reading import (
+    check_size,
+    data_adapter,
+    data_response,
+    read_in_thread,
+    streamed_array_response,
+)
 
 router = APIRouter()
+STREAM_ABOVE_BYTES = 32 * 1024**2
+"""Raw responses larger than this are read and sent in parts of about STREAM_PART_BYTES."""
+STREAM_PART_BYTES = 8 * 1024**2
+_READ = [Depends(auth.requires(*auth.READ_DATA))]
 
 
 def _media_type(request: Request) -> str:
@@ -22,32 +48,45 @@ def _media_type(request: Request) -> str:
     )
 
 
-async def _respond(request: Request, name: str, array: object, media_type: str) -> Response:
+async def _respond(
+    request: Request, name: str, adapter: Any, selection: Normalised, read: Any, *args: Any
+) -> Response:
+    """Read ``selection`` (of the whole array) with ``read(*args)`` and encode it; large
+    raw reads are cut into parts along the first axis and streamed as they are read."""
+    structure = adapter.structure()
+    shape = result_shape(selection)
+    itemsize = structure.data_type.itemsize
+    media_type = _media_type(request)
+    nbytes = encoded_size(shape, itemsize, media_type)
+    check_size(request, name, nbytes, f"an array of shape {list(shape)}")
+    filename = request.query_params.get("filename")
+    if media_type == OCTET_STREAM and nbytes > STREAM_ABOVE_BYTES:
+        parts = pieces(selection, itemsize, STREAM_PART_BYTES)
+        if len(parts) > 1:
+            slices = [as_slices(part) for part in parts]
+            return await streamed_array_response(
+                request, name, adapter.read, slices, nbytes, media_type, filename
+            )
+    array = await read_in_thread(request, name, read, *args)
     body = await read_in_thread(request, name, encode_array, array, media_type)
-    return data_response(body, media_type, request.query_params.get("filename"))
+    return await data_response(request, body, media_type, filename)
 
 
-@router.get(
-    "/api/v1/array/full/{path:path}", dependencies=[Depends(auth.requires(*auth.READ_DATA))]
-)
+@router.get("/api/v1/array/full/{path:path}", dependencies=_READ)
 async def array_full(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
-    structure = adapter.structure()
+    structure = await read_in_thread(request, name, adapter.structure)
     selection = parse_slice(request.query_params.get("slice"))
     shape = selected_shape(structure.shape, selection)
     check_expected_shape(request.query_params.get("expected_shape"), shape)
-    media_type = _media_type(request)
-    check_size(request, name, shape, structure.data_type.itemsize)
-    array = await read_in_thread(request, name, adapter.read, selection)
-    return await _respond(request, name, array, media_type)
+    normalised = normalise(selection, structure.shape)
+    return await _respond(request, name, adapter, normalised, adapter.read, selection)
 
 
-@router.get(
-    "/api/v1/array/block/{path:path}", dependencies=[Depends(auth.requires(*auth.READ_DATA))]
-)
+@router.get("/api/v1/array/block/{path:path}", dependencies=_READ)
 async def array_block(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
-    structure = adapter.structure()
+    structure = await read_in_thread(request, name, adapter.structure)
     block = parse_block(request.query_params.get("block"), structure.ndim)
     try:
         block_shape = structure.block_shape(block)
@@ -56,13 +95,11 @@ async def array_block(request: Request, path: str) -> Response:
     selection = parse_slice(request.query_params.get("slice"))
     try:
         shape = selected_shape(block_shape, selection)
-    except ValueError as err:
+    except (BadRequestError, ValueError) as err:
         raise ValidationFailure(["query", "slice"], str(err)) from err
     try:
         check_expected_shape(request.query_params.get("expected_shape"), shape)
-    except ValueError as err:
+    except (BadRequestError, ValueError) as err:
         raise ValidationFailure(["query", "expected_shape"], str(err)) from err
-    media_type = _media_type(request)
-    check_size(request, name, shape, structure.data_type.itemsize)
-    array = await read_in_thread(request, name, adapter.read_block, block, selection)
-    return await _respond(request, name, array, media_type)
+    normalised = within_block(structure.block_offset(block), block_shape, selection)
+    return await _respond(request, name, adapter, normalised, adapter.read_block, block, selection)

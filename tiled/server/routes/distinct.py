@@ -51,7 +51,7 @@ async def revisions(request: Request, path: str) -> Response:
             "attributes": {
                 "metadata": r.metadata,
                 "specs": [s.to_json() for s in r.specs],
-                "time_updated": r.time_updated.isoformat(),
+                "time_updated": r.time_updated,  # msgpack Timestamp / ISO 8601 (responses.py)
             },
         }
         for r in items

@@ -1,9 +1,9 @@
-"""The root ("about") document, the landing page and health probes."""
+"""The root ("about") document and the landing page."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from ... import __version__, media_types
 from ...queries import QUERY_TYPES
@@ -31,11 +31,6 @@ async def about(request: Request) -> Response:
         "meta": {"root_path": "/api"},
     }
     return document(request, content, {"Cache-Control": "no-cache"})
-
-
-@router.get("/healthz", summary="Liveness probe")
-async def healthz() -> Response:
-    return JSONResponse({"status": "ready"})
 
 
 @router.get("/", include_in_schema=False)

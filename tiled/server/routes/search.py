@@ -20,7 +20,7 @@ from ..node_access import (
     in_thread,
     resolve,
     split_path,
-    view_of_adapter,
+    view_of_child,
     view_of_record,
 )
 from ..params import Page, bool_param, fields_of, page_of, select_metadata_of, sorting_of
@@ -168,6 +168,6 @@ async def _search_file(
     selected = keys[page.offset : page.offset + page.limit]
 
     def views() -> list[Any]:
-        return [view_of_adapter((*node.path, key), adapter[key]) for key in selected]
+        return [view_of_child(node.path, adapter, key) for key in selected]
 
     return await in_thread(request, views), count

@@ -1,9 +1,14 @@
-"""``/table/partition`` and ``/table/full``: table data, with column selection."""
+"""``/table/partition`` and ``/table/full``: table data, with column selection.
+
+Columns come from repeated ``column=`` parameters (``field=`` is the old name) or, for
+long lists, a JSON list in the body of a POST. Only the columns asked for are read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -13,9 +18,10 @@ from ...serialization.table import encode_table
 from ...structures.core import StructureFamily
 from .. import auth
 from ..params import ParameterError
-from ..reading import data_adapter, data_response, read_in_thread
+from ..reading import check_size, data_adapter, data_response, read_in_thread
 
 router = APIRouter()
+_READ = [Depends(auth.requires(*auth.READ_DATA))]
 
 
 def _columns(request: Request, body: object = None) -> list[str] | None:
@@ -50,59 +56,51 @@ def _partition(request: Request, npartitions: int) -> int:
     return partition
 
 
-async def _partition_response(request: Request, path: str, body: object = None) -> Response:
+async def _table_response(request: Request, path: str, body: object, whole: bool) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.table)
-    structure = adapter.structure()
-    partition = _partition(request, structure.npartitions)
+    structure = await read_in_thread(request, name, adapter.structure)
+    partition = None if whole else _partition(request, structure.npartitions)
     columns = _columns(request, body)
     _check_columns(name, columns, structure.columns)
     media_type = resolve_media_type(
         "table", request.query_params.get("format"), request.headers.get("accept")
     )
-    frame = await read_in_thread(request, name, adapter.read_partition, partition, columns)
-    encoded = await read_in_thread(request, name, encode_table, frame, media_type)
-    return data_response(encoded, media_type, request.query_params.get("filename"))
-
-
-async def _full_response(request: Request, path: str, body: object = None) -> Response:
-    name, adapter = await data_adapter(request, path, StructureFamily.table)
-    columns = _columns(request, body)
-    _check_columns(name, columns, adapter.structure().columns)
-    media_type = resolve_media_type(
-        "table", request.query_params.get("format"), request.headers.get("accept")
-    )
-    frame = await read_in_thread(request, name, adapter.read, columns)
-    encoded = await read_in_thread(request, name, encode_table, frame, media_type)
-    return data_response(encoded, media_type, request.query_params.get("filename"))
-
-
-_READ = [Depends(auth.requires(*auth.READ_DATA))]
+    nbytes = await read_in_thread(request, name, adapter.estimated_nbytes, partition, columns)
+    what = "the whole table" if partition is None else f"partition {partition}"
+    check_size(request, name, nbytes, what)
+    if partition is None:
+        table = await read_in_thread(request, name, adapter.read, columns)
+    else:
+        table = await read_in_thread(request, name, adapter.read_partition, partition, columns)
+    encoded = await read_in_thread(request, name, encode_table, table, media_type)
+    return await data_response(request, encoded, media_type, request.query_params.get("filename"))
 
 
 @router.get("/api/v1/table/partition/{path:path}", dependencies=_READ)
 async def table_partition(request: Request, path: str) -> Response:
-    return await _partition_response(request, path)
+    return await _table_response(request, path, None, whole=False)
 
 
 @router.post("/api/v1/table/partition/{path:path}", dependencies=_READ)
 async def table_partition_post(request: Request, path: str) -> Response:
-    return await _partition_response(request, path, await _json_body(request))
+    return await _table_response(request, path, await _json_body(request), whole=False)
 
 
 @router.get("/api/v1/table/full/{path:path}", dependencies=_READ)
 async def table_full(request: Request, path: str) -> Response:
-    return await _full_response(request, path)
+    return await _table_response(request, path, None, whole=True)
 
 
 @router.post("/api/v1/table/full/{path:path}", dependencies=_READ)
 async def table_full_post(request: Request, path: str) -> Response:
-    return await _full_response(request, path, await _json_body(request))
+    return await _table_response(request, path, await _json_body(request), whole=True)
 
 
 async def _json_body(request: Request) -> object:
-    import orjson
-
+    raw = await request.body()
+    if not raw.strip():
+        return None
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise BadRequestError(f"The request body is not JSON: {err}") from err

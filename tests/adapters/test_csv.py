@@ -1,0 +1,180 @@
+import numpy
+import pandas
+import pytest
+
+from tiled.adapters.registry import inspect, open_adapter
+from tiled.errors import BadRequestError
+from tiled.structures.array import ArrayStructure
+from tiled.testing.adapters import ArrayCase, ArraySuite, TableCase, TableSuite
+from tiled.testing.served import ServedSuite, register
+
+
+def frame(seed, rows=5):
+    rng = numpy.random.default_rng(seed)
+    return pandas.DataFrame(
+        {
+            "id": numpy.arange(rows) + 10 * seed,
+            "value": rng.normal(size=rows).round(6),
+            "label": [f"item {i}" for i in range(rows)],
+        }
+    )
+
+
+class TestCSV(TableSuite, ServedSuite):
+    truncation_must_fail = False  # half a CSV file is a shorter CSV file
+
+    def cases(self, directory):
+        directory.mkdir(parents=True)
+        frame(1).to_csv(directory / "with_header.csv", index=False)
+        frame(2).to_csv(directory / "no_header.csv", index=False, header=False)
+        frame(3).to_csv(directory / "explicit_absent.csv", index=False, header=False)
+        frame(4).to_csv(directory / "semicolons.csv", index=False, sep=";")
+        parts = [directory / f"part_{i}.csv" for i in range(3)]
+        for i, path in enumerate(parts):
+            frame(10 + i, rows=3 + i).to_csv(path, index=False)
+        nameless = ["0", "1", "2"]
+
+        def read(path, **kwargs):
+            return pandas.read_csv(path, **kwargs)
+
+        return [
+            TableCase(
+                "with_header",
+                "text/csv",
+                [directory / "with_header.csv"],
+                [read(directory / "with_header.csv")],
+            ),
+            TableCase(
+                "no_header",
+                "text/csv",
+                [directory / "no_header.csv"],
+                [read(directory / "no_header.csv", header=None, names=nameless)],
+            ),
+            TableCase(
+                "explicit_absent",
+                "text/csv;header=absent",
+                [directory / "explicit_absent.csv"],
+                [read(directory / "explicit_absent.csv", header=None, names=nameless)],
+            ),
+            TableCase(
+                "semicolons",
+                "text/csv",
+                [directory / "semicolons.csv"],
+                [read(directory / "semicolons.csv", sep=";")],
+                {"sep": ";"},
+            ),
+            TableCase("parts", "text/csv", parts, [read(p) for p in parts]),
+        ]
+
+    def test_sniffing_decides_the_header(self, written):
+        assert inspect("text/csv", written[0].paths).structure.columns == ("id", "value", "label")
+        assert inspect("text/csv", written[1].paths).structure.columns == ("0", "1", "2")
+        # Told explicitly, the first row is a header even though the sniffer would say no.
+        present = inspect("text/csv;header=present", written[1].paths).structure
+        assert present.columns[0] == "20"
+
+    def test_unknown_reader_parameter_is_refused_by_name(self, written):
+        with pytest.raises(BadRequestError, match="engine"):
+            open_adapter("text/csv", written[0].paths, parameters={"engine": "python"})
+
+    def test_whole_table_exports(self, written, served_http):
+        register(served_http, written[0])
+        csv_text = served_http.get("/table/full/with_header", params={"format": "csv"})
+        assert csv_text.headers["content-type"] == "text/csv; charset=utf-8"
+        assert csv_text.text.splitlines()[0] == "id,value,label"
+        as_json = served_http.get("/table/full/with_header", params={"format": "json"}).json()
+        assert as_json["label"] == [f"item {i}" for i in range(5)]
+        posted = served_http.post("/table/full/with_header", json=["label", "id"])
+        assert posted.status_code == 200
+        unknown = served_http.get("/table/partition/with_header?partition=0&column=nope")
+        assert unknown.status_code == 400
+        assert "nope" in unknown.json()["detail"]
+        beyond = served_http.get("/table/partition/with_header?partition=1")
+        assert beyond.status_code == 400
+        assert "Partition out of range" in beyond.json()["detail"]
+
+    def test_columns_as_arrays(self, written, served_http):
+        register(served_http, written[0])
+        column = served_http.get("/metadata/with_header/label").json()["data"]["attributes"]
+        assert column["structure_family"] == "array"
+        assert column["structure"]["shape"] == [5]
+        assert column["structure"]["chunks"] == [[5]]
+        values = served_http.get("/array/full/with_header/id", params={"format": "json"})
+        assert values.json() == list(range(10, 15))
+
+
+class TestCSVAsArray(ArraySuite, ServedSuite):
+    """``text/csv;header=absent`` registered with an array structure: a 2-D array."""
+
+    truncation_must_fail = False
+
+    def cases(self, directory):
+        directory.mkdir(parents=True)
+        data = numpy.arange(24, dtype="float64").reshape(6, 4) / 8
+        numpy.savetxt(directory / "grid.csv", data, delimiter=",")
+        return [ArrayCase("grid", "text/csv;header=absent", [directory / "grid.csv"], data)]
+
+    def test_inspection_matches_native(self, written):
+        case = written[0]
+        structure = ArrayStructure.from_array(case.expected)
+        adapter = open_adapter(case.mimetype, case.paths, structure=structure)
+        numpy.testing.assert_array_equal(adapter.read(), case.expected)
+
+    test_full_read_matches_native = test_inspection_matches_native
+    test_slices_match_native = test_inspection_matches_native
+    test_every_block_matches_native = test_inspection_matches_native
+
+    def test_served_reads_match_native(self, written, served_http):
+        case = written[0]
+        body = _array_body(case)
+        assert served_http.post("/register/", json=body).status_code == 200
+        raw = served_http.get("/array/full/grid", params={"slice": "1:3,::-1"}).content
+        numpy.testing.assert_array_equal(
+            numpy.frombuffer(raw, "<f8").reshape(2, 4), case.expected[1:3, ::-1]
+        )
+
+    test_broken_file_fails_one_request_only = None  # a table registration covers it
+
+    def test_client_reads_match_native(self, written, served_http):
+        from tiled.client import from_uri
+        from tiled.structures.data_source import DataSource
+
+        case = written[0]
+        body = _array_body(case)
+        url = str(served_http.base_url).removesuffix("/api/v1/").removesuffix("/api/v1")
+        client = from_uri(url, api_key="secret")
+        try:
+            source = DataSource.from_json(body["data_sources"][0])
+            node = client.new("array", [source], key="grid")
+            numpy.testing.assert_array_equal(node[::2, -1], case.expected[::2, -1])
+            numpy.testing.assert_array_equal(client["grid"].read(), case.expected)
+        finally:
+            client.close()
+
+
+def _array_body(case):
+    structure = ArrayStructure.from_array(case.expected).to_json()
+    return {
+        "id": case.name,
+        "structure_family": "array",
+        "metadata": {},
+        "specs": [],
+        "data_sources": [
+            {
+                "structure_family": "array",
+                "structure": structure,
+                "mimetype": case.mimetype,
+                "parameters": {},
+                "properties": {},
+                "management": "external",
+                "assets": [
+                    {
+                        "data_uri": case.paths[0].as_uri(),
+                        "is_directory": False,
+                        "parameter": "data_uri",
+                        "num": None,
+                    }
+                ],
+            }
+        ],
+    }

@@ -1,0 +1,84 @@
+"""Selections behave exactly like numpy basic indexing, inside blocks too."""
+
+import numpy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tiled.adapters.chunking import MAX_BLOCK_BYTES, capped_chunk_shape, chunks_from_shape
+from tiled.adapters.selection import (
+    as_slices,
+    forward,
+    normalise,
+    pieces,
+    result_shape,
+    within_block,
+)
+from tiled.errors import InvalidSliceError
+from tiled.structures.array import ArrayStructure
+from tiled.testing.selections import selections_strategy
+
+shapes = st.lists(st.integers(0, 7), min_size=0, max_size=3).map(tuple)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_normalised_selection_equals_numpy(data):
+    shape = data.draw(shapes)
+    array = numpy.arange(int(numpy.prod(shape)), dtype="int64").reshape(shape)
+    selection = data.draw(selections_strategy(shape))
+    normalised = normalise(selection, shape)
+    expected = array[selection]
+    assert numpy.array_equal(array[as_slices(normalised)], expected)
+    assert result_shape(normalised) == expected.shape
+    index, flips = forward(normalised)
+    assert all(s.step > 0 for s in index if isinstance(s, slice))
+    forwards = array[index]
+    assert numpy.array_equal(numpy.flip(forwards, flips) if flips else forwards, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_selection_inside_a_block_equals_numpy(data):
+    shape = data.draw(st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple))
+    chunk = tuple(data.draw(st.integers(1, n)) for n in shape)
+    structure = ArrayStructure.from_array(
+        numpy.empty(shape), chunks=chunks_from_shape(shape, chunk, 8)
+    )
+    block = tuple(data.draw(st.integers(0, len(c) - 1)) for c in structure.chunks)
+    offset = structure.block_offset(block)
+    block_shape = structure.block_shape(block)
+    inner = data.draw(selections_strategy(block_shape))
+    array = numpy.arange(int(numpy.prod(shape))).reshape(shape)
+    region = tuple(slice(o, o + n) for o, n in zip(offset, block_shape, strict=True))
+    composed = within_block(offset, block_shape, inner)
+    assert numpy.array_equal(array[as_slices(composed)], array[region][inner])
+
+
+def test_out_of_range_and_too_many_items_are_refused():
+    with pytest.raises(InvalidSliceError, match="out of range"):
+        normalise((5,), (5,))
+    with pytest.raises(InvalidSliceError, match="dimensions"):
+        normalise((0, 0), (5,))
+
+
+def test_block_cap_splits_leading_axes_first():
+    big = capped_chunk_shape((4096, 4096), 8)  # 128 MiB as one chunk
+    assert big == (2048, 4096)
+    assert MAX_BLOCK_BYTES >= 2048 * 4096 * 8
+    huge_rows = capped_chunk_shape((1, 1, 10**9), 8)
+    assert huge_rows == (1, 1, MAX_BLOCK_BYTES // 8)
+    assert capped_chunk_shape((5, 5), 8) == (5, 5)
+    assert chunks_from_shape((10, 3), (4, 3), 8) == ((4, 4, 2), (3,))
+    assert chunks_from_shape((0, 3), None, 8) == ((0,), (3,))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_pieces_are_contiguous_runs_of_the_result(data):
+    shape = data.draw(st.lists(st.integers(0, 6), min_size=1, max_size=3).map(tuple))
+    array = numpy.arange(int(numpy.prod(shape)), dtype="int64").reshape(shape)
+    normalised = normalise(data.draw(selections_strategy(shape)), shape)
+    parts = pieces(normalised, 8, data.draw(st.integers(1, 200)))
+    joined = b"".join(numpy.ascontiguousarray(array[as_slices(p)]).tobytes() for p in parts)
+    assert joined == numpy.ascontiguousarray(array[as_slices(normalised)]).tobytes()

@@ -1,0 +1,120 @@
+"""Selections made exact: every item an in-range ``int`` or a ``range``.
+
+``slice(3, None, -1).indices(n)`` gives ``(3, -1, -1)``, and ``-1`` handed back to numpy
+as a stop means "the end": normalising to ``range`` objects avoids that trap, makes block
+offsets composable, and lets formats without negative steps (h5py, zarr) read forwards
+and flip afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import InvalidSliceError
+from .protocols import Selection
+
+Normalised = tuple[int | range, ...]
+
+
+def normalise(selection: Selection, shape: Sequence[int]) -> Normalised:
+    """One item per dimension; ints made non-negative (IndexError-free), slices as ranges."""
+    if len(selection) > len(shape):
+        raise InvalidSliceError(
+            f"The selection has {len(selection)} items but the array has {len(shape)} dimensions"
+        )
+    items: list[int | range] = []
+    for axis, length in enumerate(shape):
+        item = selection[axis] if axis < len(selection) else slice(None)
+        if isinstance(item, slice):
+            if item.step == 0:
+                raise InvalidSliceError("A slice step cannot be zero")
+            items.append(range(*item.indices(length)))
+            continue
+        index = int(item)
+        if not -length <= index < length:
+            raise InvalidSliceError(
+                f"Index {index} is out of range for dimension {axis} of length {length}"
+            )
+        items.append(index % length)
+    return tuple(items)
+
+
+def result_shape(selection: Normalised) -> tuple[int, ...]:
+    return tuple(len(item) for item in selection if isinstance(item, range))
+
+
+def as_slices(selection: Normalised) -> tuple[int | slice, ...]:
+    """A numpy basic index equivalent to ``selection``."""
+    out: list[int | slice] = []
+    for item in selection:
+        if isinstance(item, int):
+            out.append(item)
+        elif not item:  # an empty range may start at -1, which numpy reads as "last"
+            out.append(slice(0, 0, 1))
+        elif item.step < 0 and item.stop < 0:
+            out.append(slice(item.start, None, item.step))
+        else:
+            out.append(slice(item.start, item.stop, item.step))
+    return tuple(out)
+
+
+def forward(selection: Normalised) -> tuple[tuple[int | slice, ...], tuple[int, ...]]:
+    """The same elements read with positive steps, and the result axes to flip afterwards."""
+    out: list[int | slice] = []
+    flips: list[int] = []
+    result_axis = 0
+    for item in selection:
+        if isinstance(item, int):
+            out.append(item)
+            continue
+        if item.step < 0:
+            if len(item):
+                out.append(slice(item[-1], item[0] + 1, -item.step))
+                flips.append(result_axis)
+            else:
+                out.append(slice(0, 0, 1))
+        else:
+            out.append(slice(item.start, max(item.stop, item.start), item.step))
+        result_axis += 1
+    return tuple(out), tuple(flips)
+
+
+def within_block(
+    offset: Sequence[int], block_shape: Sequence[int], selection: Selection
+) -> Normalised:
+    """``selection`` (relative to a block at ``offset``) as a selection of the whole array."""
+    inner = normalise(selection, block_shape)
+    composed: list[int | range] = []
+    for start, item in zip(offset, inner, strict=True):
+        if isinstance(item, int):
+            composed.append(start + item)
+        else:
+            composed.append(range(start + item.start, start + item.stop, item.step))
+    return tuple(composed)
+
+
+def first_axis_indexes(selection: Normalised) -> tuple[list[int], bool]:
+    """The indexes selected along axis 0 and whether that axis is dropped (an int)."""
+    first = selection[0]
+    if isinstance(first, int):
+        return [first], True
+    return list(first), False
+
+
+def pieces(selection: Normalised, itemsize: int, max_bytes: int) -> list[Normalised]:
+    """``selection`` cut into consecutive parts of about ``max_bytes`` each, along its first
+    axis of more than one element, so that each part's result is a contiguous run of the
+    whole result in C order (a response can be read and sent part by part)."""
+    axis = next(
+        (i for i, item in enumerate(selection) if isinstance(item, range) and len(item) > 1), None
+    )
+    if axis is None:
+        return [selection]
+    item = selection[axis]
+    assert isinstance(item, range)
+    inner = itemsize
+    for later in selection[axis + 1 :]:
+        inner *= len(later) if isinstance(later, range) else 1
+    step = max(1, max_bytes // max(inner, 1))
+    head, tail = selection[:axis], selection[axis + 1 :]
+    return [(*head, item[i : i + step], *tail) for i in range(0, len(item), step)]

@@ -1,0 +1,140 @@
+"""Connections to the catalog database, with outages translated into domain errors here.
+
+Every query of :class:`~tiled.catalog.Catalog` runs inside ``Connections.reading`` or
+``Connections.writing``. A database that is down, restarting, out of connections or locked
+surfaces as :class:`~tiled.errors.CatalogUnavailableError` (the server answers 503 with
+Retry-After, at once) instead of a driver exception; nothing above this module needs
+to know what asyncpg or sqlite3 raise. A connection found dead makes SQLAlchemy discard
+every pooled connection opened before it, so service resumes by itself when the
+database is back (a request or two per process meet a stale connection and get a 503).
+
+On SQLite, write transactions start with ``BEGIN IMMEDIATE``: the write lock is taken
+first, waiting for other writers up to the busy timeout, instead of failing when a
+read transaction tries to upgrade after another process wrote (SQLITE_BUSY_SNAPSHOT).
+That is what keeps several server processes on one SQLite file correct.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import exc, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..errors import CatalogUnavailableError
+
+logger = logging.getLogger("tiled.catalog")
+
+RETRY_AFTER_SECONDS = 2
+WRITE_OPTION = "tiled_write"
+# SQLSTATE classes: 08 connection exception, 53 insufficient resources (too many
+# connections, out of disk), 57P operator intervention (shutdown, cannot connect now).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_SQLITE_UNAVAILABLE = ("unable to open database", "disk i/o error", "readonly database")
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    seen: BaseException | None = error
+    for _ in range(4):  # the SQLAlchemy error, the adapted DBAPI error, the driver's error
+        if seen is None:
+            return None
+        for name in ("sqlstate", "pgcode"):
+            value = getattr(seen, name, None)
+            if isinstance(value, str):
+                return value
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Why ``error`` means the database cannot serve right now, or None if it does not."""
+    if isinstance(error, exc.TimeoutError):
+        return "every catalog connection is in use (pool timeout)"
+    if isinstance(error, (OSError, TimeoutError)):
+        return f"cannot reach the catalog database ({error})"
+    sqlstate = _sqlstate(error)
+    if sqlstate is not None and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return f"the catalog database is unavailable (SQLSTATE {sqlstate})"
+    if isinstance(error, exc.DBAPIError):
+        message = str(getattr(error, "orig", error)).lower()
+        if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+            return "the connection to the catalog database was lost"
+        if any(text in message for text in _SQLITE_BUSY):
+            return "the catalog database is locked by another writer"
+        if any(text in message for text in _SQLITE_UNAVAILABLE):
+            return f"the catalog database cannot be opened ({message})"
+        if "connection" in message and ("closed" in message or "lost" in message):
+            return "the connection to the catalog database was lost"
+    return None
+
+
+@asynccontextmanager
+async def translated_errors() -> AsyncIterator[None]:
+    """Turn database outages raised inside the block into CatalogUnavailableError."""
+    try:
+        yield
+    except (exc.SQLAlchemyError, OSError, TimeoutError) as err:
+        reason = unavailable_reason(err)
+        if reason is None:
+            raise
+        logger.warning("Catalog unavailable: %s: %r", reason, err)
+        raise CatalogUnavailableError(
+            f"The catalog is temporarily unavailable: {reason}. Try again shortly.",
+            RETRY_AFTER_SECONDS,
+        ) from err
+
+
+class Connections:
+    """Read and write connections to one engine, with outages translated."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
+        # At READ COMMITTED each statement sees the latest commits anyway, so a read
+        # transaction on PostgreSQL buys nothing but a BEGIN and a ROLLBACK round trip.
+        # (On SQLite, install_sqlite_transactions makes reads autocommit the same way.)
+        self._read_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads (its transaction, if any, is rolled back at the end)."""
+        async with translated_errors(), self._read_engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction committed at the end of the block, all or nothing."""
+        async with translated_errors(), self._write_engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        """One round trip to the database; raises CatalogUnavailableError when it is down."""
+        async with self.reading() as conn:
+            await conn.execute(text("SELECT 1"))
+
+
+def install_sqlite_transactions(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy, not the driver, begin transactions: IMMEDIATE for writes, none
+    for reads."""
+    from sqlalchemy import event
+
+    def on_connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver starts no transaction itself
+
+    def on_begin(connection: Connection) -> None:
+        # Reads run in autocommit, like on PostgreSQL (a lookup's statements see a
+        # consistent catalog because every write commits atomically).
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    event.listen(engine.sync_engine, "begin", on_begin)
