@@ -10,13 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from .conftest import differs_on_tiled, xfail_when
+from .conftest import differs_on_tiled
 from .tree import MANY, many_metadata, many_specs
 
-# tiled/catalog/search/postgresql.py (search helper's area) negates a JSON-typed expression
-# for SpecsQuery(exclude=...): SADeprecationWarning on 'inv', an error under pytest (500).
-PG_JSON_TYPED_TEXT = "PostgreSQL search: NOT on a JSON-typed specs expression (catalog/search)"
-PG_BROKEN = {"specs_include_exclude"}
 NUMBERS_AS_TEXT = "its SQLite catalog orders numbers as text (n099 before n119, descending)"
 
 KEYS = [f"n{i:03d}" for i in range(MANY)]
@@ -62,14 +58,12 @@ def results(served, tmp_path_factory):
     return served.run("search", tmp_path_factory.mktemp("search"))
 
 
-def test_no_server_errors(results, served, request):
-    xfail_when(request, served.dialect == "postgresql", PG_JSON_TYPED_TEXT)
+def test_no_server_errors(results):
     assert results.server_errors == []
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
-def test_query(results, name, served, request):
-    xfail_when(request, served.dialect == "postgresql" and name in PG_BROKEN, PG_JSON_TYPED_TEXT)
+def test_query(results, name):
     assert results.value(f"query_{name}") == {"keys": EXPECTED[name], "len": len(EXPECTED[name])}
 
 
