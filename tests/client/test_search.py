@@ -80,3 +80,10 @@ def test_deep_items_slice_pages_with_cursors(client):
     assert [k for k, _ in many.items()[105:115]] == MANY_KEYS[105:115]
     assert many.keys()[-1] == "n119"
     assert many.search(q.Key("i") >= 60).keys()[55:] == MANY_KEYS[115:]
+
+
+def test_last_keys_of_a_sorted_view(client):
+    ordered = client["many"].sort(("color", 1))
+    want = reference_order(MANY, MANY_KEYS, [("color", 1)])
+    assert ordered.keys().first() == want[0]
+    assert ordered.keys().tail(2) == want[-2:]
