@@ -5,7 +5,7 @@ import os
 import pytest
 
 from tiled.errors import AccessDeniedError, BadRequestError
-from tiled.server.file_access import path_from_data_uri, resolve_asset_path
+from tiled.server.file_access import path_from_data_uri, resolve_asset_path, resolve_asset_paths
 
 
 @pytest.fixture
@@ -44,6 +44,36 @@ def test_escapes_are_refused(tree, uri):
     root, outside = tree
     with pytest.raises(AccessDeniedError):
         resolve_asset_path(uri.format(root=root, outside=outside), [root])
+    inside = f"file://{root}/sub/ok.tif"
+    with pytest.raises(AccessDeniedError):  # the batched form refuses the same escapes
+        resolve_asset_paths([inside, uri.format(root=root, outside=outside)], [root])
+
+
+def test_batched_resolution_matches_one_by_one(tree, tmp_path):
+    root, _ = tree
+    os.symlink(root / "sub", root / "dir-link")
+    uris = [
+        f"file://{root}/sub/ok.tif",
+        f"file://{root}/link-in.tif",
+        f"file://{root}/dir-link/ok.tif",
+        f"file://{root}/dir-link/../sub/ok.tif",
+        f"file://{root}/sub/%6Fk.tif",
+        f"file://{root}/sub/.",
+    ]
+    assert resolve_asset_paths(uris, [root]) == [resolve_asset_path(u, [root]) for u in uris]
+
+
+def test_batched_resolution_reports_missing_files(tree):
+    root, _ = tree
+    os.symlink(root / "sub" / "gone.tif", root / "dangling.tif")
+    uris = [
+        f"file://{root}/sub/ok.tif",
+        f"file://{root}/sub/gone.tif",
+        f"file://{root}/nodir/x.tif",
+        f"file://{root}/sub/ok.tif/x",
+        f"file://{root}/dangling.tif",
+    ]
+    assert resolve_asset_paths(uris, [root]) == [root / "sub" / "ok.tif", None, None, None, None]
 
 
 def test_no_readable_directories_means_nothing_is_readable(tree):

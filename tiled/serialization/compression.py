@@ -17,7 +17,9 @@ MIN_BYTES = 1400
 """Bodies smaller than one network packet are never compressed."""
 WORTHWHILE_RATIO = 0.8
 """Compress only if the sample shrinks to this fraction of its size or less."""
-_WINDOW = 16 * 1024
+_WINDOW = 4 * 1024
+"""Three windows of this size (start, middle, end) make the sample: enough to tell noise
+from structure, cheap enough to take on every response (about 0.1 ms)."""
 _CHUNK = 1024 * 1024
 _ALREADY_COMPRESSED = frozenset({"image/png", "image/jpeg", "application/x-parquet"})
 

@@ -9,6 +9,7 @@ and again whenever a file is opened for reading.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -63,3 +64,45 @@ def resolve_asset_path(data_uri: str, readable: Sequence[Path]) -> Path:
             "Start the server with -r/--read naming a directory that contains it."
         )
     return resolved
+
+
+def resolve_asset_paths(data_uris: Sequence[str], readable: Sequence[Path]) -> list[Path | None]:
+    """:func:`resolve_asset_path` for many files at once; ``None`` where a file is missing.
+
+    A multi-file data source (a sequence of thousands of frames) is opened on every read,
+    so its files are resolved cheaply: each distinct directory through ``realpath`` once,
+    then one ``lstat`` per file. A file that is itself a symlink (or whose name is not a
+    plain name) falls back to the full resolution. The result is the same as resolving
+    each path alone, and the same check against ``readable`` applies to every file.
+    """
+    directories: dict[Path, str] = {}
+    result: list[Path | None] = []
+    for data_uri in data_uris:
+        path = path_from_data_uri(data_uri)
+        name = path.name
+        if name in ("", ".", ".."):
+            resolved = Path(os.path.realpath(path))
+            exists = resolved.exists()
+        else:
+            parent = path.parent
+            real_parent = directories.get(parent)
+            if real_parent is None:
+                real_parent = directories[parent] = os.path.realpath(parent)
+            candidate = os.path.join(real_parent, name)
+            try:
+                mode = os.lstat(candidate).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                resolved, exists = Path(candidate), False
+            else:
+                if stat.S_ISLNK(mode):
+                    resolved = Path(os.path.realpath(candidate))
+                    exists = resolved.exists()
+                else:
+                    resolved, exists = Path(candidate), True
+        if not readable or not inside_any(resolved, readable):
+            raise AccessDeniedError(
+                f"{data_uri!r} is outside the readable directories of this server. "
+                "Start the server with -r/--read naming a directory that contains it."
+            )
+        result.append(resolved if exists else None)
+    return result

@@ -28,7 +28,7 @@ from ..errors import (
 from ..structures.core import StructureFamily
 from ..structures.data_source import DataSource
 from .documents import DEFAULT_SORTING, NodeView
-from .file_access import resolve_asset_path
+from .file_access import resolve_asset_paths
 from .threads import run_bounded
 
 logger = logging.getLogger("tiled.server")
@@ -130,16 +130,16 @@ def asset_paths(data_source: DataSource, readable: Sequence[Path], node: str) ->
         data_source.assets,
         key=lambda a: (a.parameter or "", a.num if a.num is not None else -1),
     )
+    try:
+        resolved = resolve_asset_paths([asset.data_uri for asset in ordered], readable)
+    except AccessDeniedError as err:
+        logger.warning("Refused to read a file of node %r: %s", node, err)
+        raise AccessDeniedError(
+            f"Node {node!r} refers to a file outside this server's readable directories"
+        ) from err
     paths = []
-    for asset in ordered:
-        try:
-            path = resolve_asset_path(asset.data_uri, readable)
-        except AccessDeniedError as err:
-            logger.warning("Refused to read %s for node %r: %s", asset.data_uri, node, err)
-            raise AccessDeniedError(
-                f"Node {node!r} refers to a file outside this server's readable directories"
-            ) from err
-        if not path.exists():
+    for path in resolved:
+        if path is None:
             raise DataGoneError(
                 f"A file backing node {node!r} is missing; it was moved or deleted after "
                 "registration. Re-register the node."
