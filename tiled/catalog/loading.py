@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +26,33 @@ def _child_count() -> Any:
     )
 
 
+_BY_PATH = select(orm.Node, _child_count().label("child_count")).where(
+    orm.Node.path == bindparam("path")
+)
+"""Built once: SQLAlchemy memoises a statement's cache key on the object, and computing
+it for these joins costs more than running them on SQLite."""
+
+_SOURCES = (
+    select(orm.DataSource, orm.Structure.structure)
+    .outerjoin(orm.Structure, orm.Structure.id == orm.DataSource.structure_id)
+    .where(orm.DataSource.node_id.in_(bindparam("node_ids", expanding=True)))
+    .order_by(orm.DataSource.id)
+)
+_ASSETS = (
+    select(orm.DataSourceAsset, orm.Asset)
+    .join(orm.Asset, orm.Asset.id == orm.DataSourceAsset.asset_id)
+    .where(orm.DataSourceAsset.data_source_id.in_(bindparam("source_ids", expanding=True)))
+    .order_by(orm.DataSourceAsset.parameter, orm.DataSourceAsset.num)
+)
+
+
+async def load_record_at(conn: AsyncConnection, stored_path: str) -> NodeRecord | None:
+    """The node whose materialised path is ``stored_path``, or None (the hot lookup)."""
+    rows = (await conn.execute(_BY_PATH, {"path": stored_path})).all()
+    records = await _records(conn, rows)
+    return records[0] if records else None
+
+
 async def load_records(
     conn: AsyncConnection,
     where: ColumnElement[bool],
@@ -43,6 +70,10 @@ async def load_records(
     if limit is not None:
         statement = statement.limit(limit)
     rows = (await conn.execute(statement)).all()
+    return await _records(conn, rows)
+
+
+async def _records(conn: AsyncConnection, rows: Sequence[Any]) -> list[NodeRecord]:
     if not rows:
         return []
     sources = await _data_sources(conn, [row.id for row in rows])
@@ -68,22 +99,11 @@ async def load_records(
 
 
 async def _data_sources(conn: AsyncConnection, node_ids: list[int]) -> dict[int, list[DataSource]]:
-    statement = (
-        select(orm.DataSource, orm.Structure.structure)
-        .outerjoin(orm.Structure, orm.Structure.id == orm.DataSource.structure_id)
-        .where(orm.DataSource.node_id.in_(node_ids))
-        .order_by(orm.DataSource.id)
-    )
-    rows = (await conn.execute(statement)).all()
+    rows = (await conn.execute(_SOURCES, {"node_ids": node_ids})).all()
     if not rows:
         return {}
     assets: dict[int, list[Asset]] = defaultdict(list)
-    asset_rows = await conn.execute(
-        select(orm.DataSourceAsset, orm.Asset)
-        .join(orm.Asset, orm.Asset.id == orm.DataSourceAsset.asset_id)
-        .where(orm.DataSourceAsset.data_source_id.in_([r.id for r in rows]))
-        .order_by(orm.DataSourceAsset.parameter, orm.DataSourceAsset.num)
-    )
+    asset_rows = await conn.execute(_ASSETS, {"source_ids": [r.id for r in rows]})
     for row in asset_rows:
         assets[row.data_source_id].append(
             Asset(

@@ -27,7 +27,7 @@ from . import orm
 from .connections import Connections
 from .database import PoolSettings, check_database, create_engine, initialize_database
 from .listing import Listing, SearchPage
-from .loading import load_records
+from .loading import load_record_at, load_records
 from .records import AssetStat, NodeRecord, Revision, join_path
 from .search import SearchDialect, dialect_for
 
@@ -80,10 +80,10 @@ class Catalog:
             return await self._lookup(conn, tuple(path))
 
     async def _lookup(self, conn: AsyncConnection, path: tuple[str, ...]) -> NodeRecord:
-        rows = await load_records(conn, orm.Node.path == join_path(path))
-        if not rows:
+        record = await load_record_at(conn, join_path(path))
+        if record is None:
             raise NotFoundError(f"No such entry: {list(path)}")
-        return rows[0]
+        return record
 
     async def _container_id(self, conn: AsyncConnection, path: tuple[str, ...]) -> int:
         row = (
