@@ -87,6 +87,7 @@ def _specs_or_error(value: Any) -> list[Spec]:
     "/api/v1/metadata/{path:path}", dependencies=[Depends(auth.requires(*auth.WRITE_METADATA))]
 )
 async def patch_metadata(request: Request, path: str, body: PatchBody) -> Response:
+    body.check_finite()
     keys = await _catalog_node_path(request, path)
     catalog = catalog_of(request)
     record = await catalog.lookup(keys)
@@ -111,6 +112,7 @@ async def patch_metadata(request: Request, path: str, body: PatchBody) -> Respon
     "/api/v1/metadata/{path:path}", dependencies=[Depends(auth.requires(*auth.WRITE_METADATA))]
 )
 async def replace_metadata(request: Request, path: str, body: ReplaceBody) -> Response:
+    body.check_finite()
     keys = await _catalog_node_path(request, path)
     specs = _specs_or_error(body.specs) if body.specs is not None else None
     updated = await catalog_of(request).update_metadata(
