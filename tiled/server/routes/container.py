@@ -30,7 +30,7 @@ from ...errors import (
 from ...media_types import HDF5, JSON, resolve_media_type
 from ...serialization.container import ExportNode, as_json, write_hdf5
 from ...structures.core import StructureFamily
-from .. import auth
+from .. import auth, openapi
 from ..node_access import (
     ResolvedNode,
     adapter_of,
@@ -267,12 +267,20 @@ async def _export(request: Request, path: str, body: object) -> Response:
     return await data_response(request, encoded, JSON, filename)
 
 
-@router.get("/api/v1/container/full/{path:path}", dependencies=_READ)
+@router.get(
+    "/api/v1/container/full/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.CONTAINER_FULL),
+)
 async def container_full(request: Request, path: str) -> Response:
     return await _export(request, path, None)
 
 
-@router.post("/api/v1/container/full/{path:path}", dependencies=_READ)
+@router.post(
+    "/api/v1/container/full/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.CONTAINER_FULL, openapi.FIELDS_BODY),
+)
 async def container_full_post(request: Request, path: str) -> Response:
     raw = await request.body()
     body = None
