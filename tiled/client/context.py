@@ -384,11 +384,11 @@ def _fill_from(buffer: memoryview, response: httpx.Response, timeout: float | No
     """Copy the response body into ``buffer``; the count filled, or minus the count if
     it overflowed.
 
-    A large plain body of exactly the expected length over HTTP/1.1 is received straight
-    into ``buffer`` from the socket: one copy, where httpcore and h11 make about five
-    (and spend most of a large read's CPU doing so). The connection is then closed
-    rather than reused, since h11 did not see the body. Anything else (compressed,
-    chunked, small, HTTP/2, a transport without a socket) goes chunk by chunk.
+    A large uncompressed body of exactly the expected length over plain-text HTTP/1.1
+    is received straight into ``buffer`` from the socket: one copy, where httpcore and
+    h11 make about five (and spend most of a large read's CPU doing so). The connection
+    is then closed rather than reused, since h11 did not see the body. Anything else (compressed,
+    chunked, small, HTTPS, HTTP/2, a transport without a socket) goes chunk by chunk.
     """
     sock = _plain_body_socket(response, len(buffer))
     if sock is None:
@@ -439,8 +439,10 @@ def _plain_body_socket(response: httpx.Response, expected: int) -> socket.socket
         return None
     stream = response.extensions.get("network_stream")
     get_extra_info = getattr(stream, "get_extra_info", None)
-    sock = get_extra_info("socket") if get_extra_info is not None else None
-    return sock if isinstance(sock, socket.socket) else None
+    if get_extra_info is None or get_extra_info("ssl_object") is not None:
+        return None  # TLS (possibly inside a proxy's TLS): the socket carries ciphertext
+    sock = get_extra_info("socket")
+    return sock if type(sock) is socket.socket else None
 
 
 def _fill(buffer: memoryview, chunks: Iterator[bytes]) -> int:
