@@ -41,3 +41,5 @@ def test_client_guide_runs_as_written(tmp_path, monkeypatch):
         namespace["client"].close()
     assert (tmp_path / "frame.csv").exists()
     assert (tmp_path / "table.parquet").exists()
+    assert (tmp_path / "experiment.h5").exists()
+    assert (tmp_path / "catalog.json").exists()

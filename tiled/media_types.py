@@ -12,13 +12,14 @@ CSV = "text/csv"
 PARQUET = "application/x-parquet"
 PNG = "image/png"
 TIFF = "image/tiff"
+HDF5 = "application/x-hdf5"
 
 _FORMATS: dict[str, dict[str, list[str]]] = {
     "array": {OCTET_STREAM: [], JSON: ["json"], CSV: ["csv"], PNG: ["png"], TIFF: ["tiff", "tif"]},
     "table": {ARROW_FILE: ["arrow", "feather"], PARQUET: ["parquet"], CSV: ["csv"], JSON: ["json"]},
-    "container": {JSON: ["json"]},
+    "container": {HDF5: ["h5", "hdf5"], JSON: ["json"]},
 }
-_DEFAULTS = {"array": OCTET_STREAM, "table": ARROW_FILE, "container": JSON}
+_DEFAULTS = {"array": OCTET_STREAM, "table": ARROW_FILE, "container": HDF5}
 
 
 def formats() -> dict[str, list[str]]:

@@ -1,4 +1,5 @@
 import numpy
+import pytest
 import tifffile
 
 from tiled.adapters.registry import check_complete, inspect, natural_sorted
@@ -92,3 +93,67 @@ def test_pages_are_blocks_and_huge_pages_are_capped():
     assert columns == (40_000,)
     assert rows[0] * 40_000 * 2 <= MAX_BLOCK_BYTES
     assert sum(rows) == 40_000
+
+
+def _damaged(good: bytes) -> dict[str, bytes]:
+    third = len(good) // 3
+    return {
+        "truncated": good[: len(good) // 2],
+        "header only": good[:6],
+        "garbage after the header": b"II*\x00" + bytes(range(256)) * 8,
+        "zeros": bytes(1000),
+        "overwritten middle": good[:third] + b"\xff" * 1000 + good[third + 1000 :],
+    }
+
+
+def _open_handles(path):
+    import psutil
+
+    return [f for f in psutil.Process().open_files() if f.path == str(path)]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "header only", "garbage after the header", "zeros", "overwritten middle"],
+)
+def test_failed_reads_close_the_file(tmp_path, damage):
+    """Every read of a file damaged after registration fails with a domain error and leaves
+    no handle open (a leak would exhaust descriptors on a busy server)."""
+    from tiled.adapters.tiff import TIFFAdapter, TIFFSequenceAdapter
+    from tiled.errors import TiledError
+
+    stack = numpy.arange(5 * 64 * 64, dtype="uint16").reshape(5, 64, 64)
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, stack, compression="zlib")
+    good = path.read_bytes()
+    registered = TIFFAdapter(path).structure()
+    frame = tmp_path / "frame.tif"
+    tifffile.imwrite(frame, stack[0])
+    frame_structure = TIFFSequenceAdapter([frame, path]).structure()
+    path.write_bytes(_damaged(good)[damage])
+    attempts = {
+        "full read": lambda: TIFFAdapter(path, registered).read(()),
+        "partial read": lambda: TIFFAdapter(path, registered).read((slice(0, 2), 3)),
+        "block": lambda: TIFFAdapter(path, registered).read_block((1, 0, 0)),
+        "tags": lambda: TIFFAdapter(path).metadata(),
+        "structure": lambda: TIFFAdapter(path).structure(),
+        "sequence frame": lambda: TIFFSequenceAdapter([frame, path], frame_structure).read(()),
+    }
+    failures = 0
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+        except TiledError as err:
+            failures += 1
+            message = str(err)
+        except Exception as err:  # the point is that nothing but domain errors escapes
+            pytest.fail(f"{what} raised {type(err).__name__}: {err}, not a domain error")
+        else:
+            message = ""
+        assert str(tmp_path) not in message, what
+        assert _open_handles(path) == [], what
+    assert failures >= 3  # some damage leaves the header (tags, structure) readable
+    path.unlink()  # and the file can be replaced and read again at once
+    tifffile.imwrite(path, stack)
+    assert numpy.array_equal(TIFFAdapter(path, registered).read(()), stack)
+    assert _open_handles(path) == []

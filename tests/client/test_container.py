@@ -344,3 +344,25 @@ def test_delete_and_delete_contents(fresh):
         assert len(client) == 0
         with pytest.raises(KeyError):
             client.delete_contents("missing")
+
+
+def test_export_a_container_as_hdf5_and_json(client, tmp_path):
+    import io
+    import json
+
+    import h5py
+
+    from .conftest import H5_COUNTS
+
+    client["h5"].export(tmp_path / "h5.h5")
+    with h5py.File(tmp_path / "h5.h5", "r") as file:
+        assert file["entry"].attrs["NX_class"] == "NXentry"  # the group's own attributes
+        assert numpy.array_equal(file["entry/data/counts"][()], H5_COUNTS)
+    buffer = io.BytesIO()
+    client["many"].export(buffer, format="json", fields=["n001", "n002"])
+    tree = json.loads(buffer.getvalue())
+    assert tree["metadata"] == {"kind": "many"}
+    assert sorted(tree["contents"]) == ["n001", "n002"]
+    assert tree["contents"]["n001"]["metadata"]["color"] == "green"
+    with pytest.raises(ValueError, match="h5"):
+        client["many"].export(tmp_path / "many.gif")

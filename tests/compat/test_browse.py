@@ -7,7 +7,7 @@ import pytest
 from .tree import MANY, many_metadata
 
 KEYS = [f"n{i:03d}" for i in range(MANY)]
-MANUAL = ["image", "seq", "h5", "csv", "pq", "arr", "zarr", "xlsx", "small"]  # in setup order
+MANUAL = ["image", "seq", "h5", "csv", "pq", "arr", "zarr", "xlsx", "small", "nc"]  # setup order
 
 
 @pytest.fixture(scope="module")

@@ -55,11 +55,10 @@ def test_server_messages_reach_the_user(results):
     assert "image/gif" in results.error("unsupported_export_format")["message"]
 
 
-def test_unserved_extras_fail_cleanly(results, served, request):
-    differs_on_tiled(request, served, "serves search_deep and container export")
-    # No search_deep link is sent, so the client refuses locally; container export is 404.
+def test_unserved_search_deep_fails_cleanly(results, served, request):
+    differs_on_tiled(request, served, "serves search_deep")
+    # No search_deep link is sent, so the client refuses locally.
     results.raised("search_deep_without_link", "builtins.NotImplementedError")
-    assert results.raised("container_export", CLIENT_ERROR)["status"] == 404
 
 
 def test_writing_data_is_refused_with_a_clear_message(results, served, request):

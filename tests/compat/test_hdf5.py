@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from .conftest import differs_on_tiled
-from .tree import H5_TITLE
+from .tree import H5_TITLE, many_metadata
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,31 @@ def test_missing_child_is_key_error(results):
 
 def test_key_lookup_inside_a_file(results):
     assert results.value("h5_search_by_key") == ["top"]
+
+
+def test_export_as_hdf5(results, h5):
+    value = results.value("h5_export_hdf5")
+    assert value["keys"] == ["entry", "top"]
+    assert value["title"] == H5_TITLE
+    assert_array_equal(value["counts"], h5["counts"])
+    assert value["units"] == "counts"
+    assert_array_equal(value["top"], h5["top"])
+    assert value["top_dtype"] == ">i4"
+
+
+def test_export_as_json(results):
+    tree = results.value("h5_export_json")
+    assert tree["metadata"] == {"title": H5_TITLE}
+    assert sorted(tree["contents"]) == ["entry", "top"]
+    data = tree["contents"]["entry"]["contents"]["data"]["contents"]
+    assert data["counts"] == {"contents": {}, "metadata": {"units": "counts"}}
+    assert sorted(data) == ["counts", "scalar"]
+    fields = results.value("h5_export_fields")
+    assert fields["contents"] == {"top": {"contents": {}, "metadata": {}}}
+
+
+def test_catalog_container_export(results):
+    assert results.value("catalog_container_export_json") == {
+        "contents": {},
+        "metadata": many_metadata(1),
+    }

@@ -79,8 +79,8 @@ def test_structure_family_query(results):
     assert {"image", "seq", "arr", "small"} <= set(value["array"])
     assert set(value["array"]) <= {"image", "seq", "arr", "small", "zarr"}
     assert value["table"] == ["csv", "pq"]
-    assert set(value["container"]) <= {"h5", "xlsx"}
-    assert "h5" in value["container"]
+    assert set(value["container"]) <= {"h5", "xlsx", "nc"}
+    assert {"h5", "nc"} <= set(value["container"])
 
 
 def test_chained_searches_and(results):

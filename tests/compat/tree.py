@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy
 
 H5_TITLE = "nested h5"
+NC_TITLE = "compat netcdf"
 
 
 def write_tree(root: Path) -> Path:
@@ -23,6 +24,7 @@ def write_tree(root: Path) -> Path:
     _write_tables(data)
     numpy.save(data / "volume.npy", numpy.arange(2 * 3 * 4, dtype="<i8").reshape(2, 3, 4))
     _write_zarr(data / "store.zarr")
+    _write_netcdf(data / "sample.nc")
     deeper = data / "sub" / "deeper"
     deeper.mkdir(parents=True)
     numpy.save(deeper / "small.npy", numpy.linspace(0, 1, 5))
@@ -75,6 +77,22 @@ def _write_tables(data: Path) -> None:
         sheet.append([n, n * n])
     book.save(data / "sheet.xlsx")
     book.close()
+
+
+def _write_netcdf(path: Path) -> None:
+    """NetCDF-4 as xarray writes it (h5netcdf): dimensions, coordinates, attributes."""
+    import h5netcdf
+
+    with h5netcdf.File(path, "w") as file:
+        file.attrs["title"] = NC_TITLE
+        file.dimensions = {"time": 3, "x": 4}
+        time = file.create_variable("time", ("time",), "i8")
+        time[:] = [10, 20, 30]
+        x = file.create_variable("x", ("x",), "f8")
+        x[:] = numpy.linspace(0, 1, 4)
+        temp = file.create_variable("temp", ("time", "x"), "f4")
+        temp[:] = numpy.arange(12, dtype="f4").reshape(3, 4) + 273
+        temp.attrs["units"] = "K"
 
 
 def _write_zarr(path: Path) -> None:

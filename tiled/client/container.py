@@ -13,6 +13,7 @@ from ..structures.container import ContainerStructure
 from ..structures.core import Spec, StructureFamily
 from ..structures.data_source import DataSource
 from .base import BaseClient, client_for_item
+from .export import export_to
 from .listing import ItemsView, KeysView, ValuesView
 
 __all__ = ["Container"]
@@ -276,6 +277,20 @@ class Container(BaseClient, Mapping[str, BaseClient]):
         child = self.new(StructureFamily.container, [], key=key, metadata=metadata, specs=specs)
         assert isinstance(child, Container)
         return child
+
+    def export(
+        self,
+        filename_or_buffer: Any,
+        *,
+        format: str | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> None:
+        """Write everything below this container in one file: HDF5 (``"h5"``: groups,
+        datasets and attributes, the default of ``.h5`` names) or ``"json"`` (the tree of
+        metadata). ``fields`` keeps only these children. The server refuses exports over
+        its size limits with a message that states them."""
+        params = [("field", f) for f in fields or ()]
+        export_to(self, self._item["links"]["full"], filename_or_buffer, format, params)
 
     def delete_contents(
         self,

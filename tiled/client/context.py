@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 import weakref
 from collections.abc import Generator, Iterator, Mapping, Sequence
@@ -292,7 +293,7 @@ class Context:
                 response = self.http.send(request, auth=self._auth, stream=True)
                 try:
                     attempt.check(response)
-                    filled = _fill(buffer, response.iter_bytes())
+                    filled = _fill_from(buffer, response, self.http.timeout.read)
                 finally:
                     response.close()
                 if filled != len(buffer):
@@ -377,6 +378,71 @@ def _retry_after(response: httpx.Response, default: float) -> float:
         return min(max(float(value), 0.0), _MAX_RETRY_AFTER)
     except ValueError:
         return default
+
+
+def _fill_from(buffer: memoryview, response: httpx.Response, timeout: float | None) -> int:
+    """Copy the response body into ``buffer``; the count filled, or minus the count if
+    it overflowed.
+
+    A large uncompressed body of exactly the expected length over plain-text HTTP/1.1
+    is received straight into ``buffer`` from the socket: one copy, where httpcore and
+    h11 make about five (and spend most of a large read's CPU doing so). The connection
+    is then closed rather than reused, since h11 did not see the body. Anything else (compressed,
+    chunked, small, HTTPS, HTTP/2, a transport without a socket) goes chunk by chunk.
+    """
+    sock = _plain_body_socket(response, len(buffer))
+    if sock is None:
+        return _fill(buffer, response.iter_bytes())
+    chunks = response.iter_raw()
+    # What h11 buffered with the headers comes first, and h11 then holds nothing more.
+    first = next(chunks, b"")
+    if len(first) > len(buffer):
+        return -len(first)
+    buffer[: len(first)] = first
+    filled = len(first)
+    sock.settimeout(timeout)
+    while filled < len(buffer):
+        try:
+            received = sock.recv_into(buffer[filled:], min(len(buffer) - filled, _RECV_BYTES))
+        except TimeoutError as err:
+            raise httpx.ReadTimeout(
+                f"Reading the body timed out: {err}", request=response.request
+            ) from err
+        except OSError as err:
+            raise httpx.ReadError(
+                f"Reading the body failed: {err}", request=response.request
+            ) from err
+        if not received:
+            raise httpx.RemoteProtocolError(
+                f"The server closed the connection after {filled} of {len(buffer)} bytes",
+                request=response.request,
+            )
+        filled += received
+    return filled
+
+
+_DIRECT_MIN_BYTES = 1024**2
+_RECV_BYTES = 8 * 1024**2
+
+
+def _plain_body_socket(response: httpx.Response, expected: int) -> socket.socket | None:
+    """The connection's socket when the body is ``expected`` plain bytes worth receiving
+    directly (see :func:`_fill_from`), else None."""
+    headers = response.headers
+    if (
+        expected < _DIRECT_MIN_BYTES
+        or response.http_version != "HTTP/1.1"
+        or headers.get("content-encoding", "identity").strip().lower() != "identity"
+        or "transfer-encoding" in headers
+        or headers.get("content-length") != str(expected)
+    ):
+        return None
+    stream = response.extensions.get("network_stream")
+    get_extra_info = getattr(stream, "get_extra_info", None)
+    if get_extra_info is None or get_extra_info("ssl_object") is not None:
+        return None  # TLS (possibly inside a proxy's TLS): the socket carries ciphertext
+    sock = get_extra_info("socket")
+    return sock if type(sock) is socket.socket else None
 
 
 def _fill(buffer: memoryview, chunks: Iterator[bytes]) -> int:

@@ -104,7 +104,7 @@ async def data_response(
     request: Request, body: bytes | memoryview, media_type: str, filename: str | None = None
 ) -> Response:
     """The body as a response: compressed when asked for and worth it, streamed when big."""
-    headers = _headers(filename)
+    headers = download_headers(filename)
     if media_type.startswith("text/") and "charset" not in media_type:
         media_type = f"{media_type}; charset=utf-8"
     encoding = negotiate(request.headers.get("accept-encoding"))
@@ -119,7 +119,8 @@ async def data_response(
     return Response(packed, media_type=media_type, headers=headers)
 
 
-def _headers(filename: str | None) -> dict[str, str]:
+def download_headers(filename: str | None) -> dict[str, str]:
+    """Headers of a data response; an attachment when the client named a file."""
     headers = {"Vary": "Accept-Encoding"}
     if filename:
         headers["Content-Disposition"] = content_disposition(filename)
@@ -154,7 +155,7 @@ async def streamed_array_response(
     (the client sees fewer bytes than the Content-Length); it is logged with the node.
     """
     first = array_bytes(await read_in_thread(request, name, read, parts[0]))
-    headers = _headers(filename)
+    headers = download_headers(filename)
     encoding = negotiate(request.headers.get("accept-encoding"))
     packer = None
     if encoding is not None and worth_compressing(first, media_type):

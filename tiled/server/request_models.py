@@ -3,12 +3,33 @@ the field at fault (``loc``), as the v1 API does."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..structures.core import StructureFamily
 from ..structures.data_source import Management
+from .errors import ValidationFailure
+
+
+def reject_non_finite(value: Any, loc: list[str | int]) -> None:
+    """Refuse NaN and Infinity (422 naming where): Python's JSON parser accepts them, but
+    they are not JSON, the catalog cannot store them and no client could read them back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        where = ".".join(str(part) for part in loc[1:])
+        label = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+        raise ValidationFailure(
+            loc,
+            f"{where} is {label}, which JSON does not allow (numbers beyond ±1.8e308 read as "
+            'Infinity); send null or a string such as "NaN" instead',
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            reject_non_finite(item, [*loc, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            reject_non_finite(item, [*loc, index])
 
 
 class AssetBody(BaseModel):
@@ -62,6 +83,13 @@ class NodeBody(BaseModel):
             return [{"name": v} if isinstance(v, str) else v for v in value]
         return value
 
+    def check_finite(self) -> None:
+        """422 when the metadata or a data source holds NaN or Infinity."""
+        reject_non_finite(self.metadata, ["body", "metadata"])
+        for i, source in enumerate(self.data_sources):
+            for name in ("structure", "parameters", "properties"):
+                reject_non_finite(getattr(source, name), ["body", "data_sources", i, name])
+
 
 class PatchBody(BaseModel):
     """Body of ``PATCH /metadata/{path}``: JSON Patch or JSON Merge Patch."""
@@ -75,6 +103,11 @@ class PatchBody(BaseModel):
     specs: Any = Field(...)
     access_tags: Any = None
 
+    def check_finite(self) -> None:
+        """422 when the patch holds NaN or Infinity."""
+        reject_non_finite(self.metadata, ["body", "metadata"])
+        reject_non_finite(self.specs, ["body", "specs"])
+
 
 class ReplaceBody(BaseModel):
     """Body of ``PUT /metadata/{path}``; null means keep."""
@@ -84,3 +117,8 @@ class ReplaceBody(BaseModel):
     metadata: dict[str, Any] | None = None
     specs: list[Any] | None = None
     access_tags: list[str] | None = None
+
+    def check_finite(self) -> None:
+        """422 when the new metadata holds NaN or Infinity."""
+        reject_non_finite(self.metadata, ["body", "metadata"])
+        reject_non_finite(self.specs, ["body", "specs"])

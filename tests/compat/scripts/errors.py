@@ -115,11 +115,6 @@ def search_deep_without_link(ctx):
 
 
 @check
-def container_export(ctx):
-    ctx.client()["many"]["n001"].export(str(ctx.workdir / "n001.json"), format="json")
-
-
-@check
 def filter_value_not_json(ctx):
     """What the client never sends, through its own HTTP connection: a raw filter value."""
     client = ctx.client()

@@ -83,6 +83,52 @@ def h5_dask(ctx):
     return ctx.client("dask")["manual"]["h5"]["entry"]["data"]["counts"].read().compute()
 
 
+def _export(ctx, node, name, **kwargs):
+    path = ctx.workdir / name
+    node.export(str(path), **kwargs)
+    return path
+
+
+@check
+def h5_export_hdf5(ctx):
+    """``container.export("x.h5")``: the whole file's data through ``/container/full``."""
+    import h5py
+
+    with h5py.File(_export(ctx, _h5(ctx), "h5.h5"), "r") as file:
+        counts = file["entry/data/counts"]
+        return {
+            "keys": sorted(file),
+            "title": str(file.attrs["title"]),
+            "counts": counts[()],
+            "units": str(counts.attrs["units"]),
+            "top": file["top"][()],
+            "top_dtype": file["top"].dtype.str,
+        }
+
+
+@check
+def h5_export_json(ctx):
+    import json
+
+    return json.loads(_export(ctx, _h5(ctx), "h5.json", format="json").read_text())
+
+
+@check
+def h5_export_fields(ctx):
+    import json
+
+    path = _export(ctx, _h5(ctx), "top.json", format="json", fields=["top"])
+    return json.loads(path.read_text())
+
+
+@check
+def catalog_container_export_json(ctx):
+    import json
+
+    path = _export(ctx, ctx.client()["many"]["n001"], "n001.json", format="json")
+    return json.loads(path.read_text())
+
+
 @check
 def h5_missing_child(ctx):
     _h5(ctx)["entry"]["nope"]

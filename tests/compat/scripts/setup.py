@@ -153,6 +153,32 @@ def new_npy(ctx):
 
 
 @check
+def new_netcdf(ctx):
+    """A NetCDF file through ``new()`` with a container data source (the client's own
+    ``register()`` cannot open .nc files in 0.2.20: its NetCDFAdapter has no from_uris)."""
+    from tiled.structures.core import StructureFamily
+    from tiled.structures.data_source import Asset, DataSource, Management
+
+    uri = (_data(ctx) / "sample.nc").as_uri()
+    node = ctx.client()["manual"].new(
+        StructureFamily.container,
+        [
+            DataSource(
+                structure_family=StructureFamily.container,
+                structure=None,
+                mimetype="application/x-netcdf",
+                assets=[Asset(data_uri=uri, is_directory=False, parameter="data_uri")],
+                management=Management.external,
+            )
+        ],
+        key="nc",
+        metadata={"origin": "new"},
+    )
+    family = node.structure_family
+    return {"key": node.item["id"], "family": str(getattr(family, "value", family))}
+
+
+@check
 def create_many(ctx):
     many = ctx.client().create_container("many", metadata={"count": len(ctx["many"])})
     for item in ctx["many"]:

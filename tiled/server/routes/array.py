@@ -24,7 +24,7 @@ from ...errors import BadRequestError
 from ...media_types import OCTET_STREAM, resolve_media_type
 from ...serialization.array import encode_array, encoded_size
 from ...structures.core import StructureFamily
-from .. import auth
+from .. import auth, openapi
 from ..errors import ValidationFailure
 from ..params import check_expected_shape, parse_block, parse_slice, selected_shape
 from ..reading import (
@@ -72,7 +72,11 @@ async def _respond(
     return await data_response(request, body, media_type, filename)
 
 
-@router.get("/api/v1/array/full/{path:path}", dependencies=_READ)
+@router.get(
+    "/api/v1/array/full/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.ARRAY_FULL),
+)
 async def array_full(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
     structure = await read_in_thread(request, name, adapter.structure)
@@ -83,7 +87,11 @@ async def array_full(request: Request, path: str) -> Response:
     return await _respond(request, name, adapter, normalised, adapter.read, selection)
 
 
-@router.get("/api/v1/array/block/{path:path}", dependencies=_READ)
+@router.get(
+    "/api/v1/array/block/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.ARRAY_BLOCK),
+)
 async def array_block(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
     structure = await read_in_thread(request, name, adapter.structure)

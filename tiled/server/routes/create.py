@@ -44,6 +44,7 @@ def _created(request: Request, record: NodeRecord) -> dict[str, Any]:
 
 @router.post("/api/v1/metadata/{path:path}", dependencies=[Depends(auth.requires(*auth.CREATE))])
 async def create_node(request: Request, path: str, body: NodeBody) -> Response:
+    body.check_finite()
     if any(ds.assets for ds in body.data_sources):
         raise BadRequestError(
             "Data sources with assets are registered with POST /api/v1/register/{path}, "
@@ -66,6 +67,7 @@ async def create_node(request: Request, path: str, body: NodeBody) -> Response:
 
 @router.post("/api/v1/register/{path:path}", dependencies=[Depends(auth.requires(*auth.REGISTER))])
 async def register(request: Request, path: str, body: NodeBody) -> Response:
+    body.check_finite()
     data_sources = data_sources_of(body)
     readable = request.app.state.settings.readable
     stats = await _in_thread_stats(request, data_sources, readable)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from ...errors import BadRequestError
-from .. import auth
+from .. import auth, openapi
 from ..documents import envelope, path_url
 from ..node_access import catalog_of, resolve, split_path
 from ..params import bool_param, page_of
@@ -19,7 +19,9 @@ router = APIRouter()
 
 
 @router.get(
-    "/api/v1/distinct/{path:path}", dependencies=[Depends(auth.requires(*auth.READ_METADATA))]
+    "/api/v1/distinct/{path:path}",
+    dependencies=[Depends(auth.requires(*auth.READ_METADATA))],
+    openapi_extra=openapi.declared(openapi.DISTINCT),
 )
 async def distinct(request: Request, path: str) -> Response:
     node = await resolve(request, split_path(path))
@@ -35,7 +37,9 @@ async def distinct(request: Request, path: str) -> Response:
 
 
 @router.get(
-    "/api/v1/revisions/{path:path}", dependencies=[Depends(auth.requires(*auth.READ_METADATA))]
+    "/api/v1/revisions/{path:path}",
+    dependencies=[Depends(auth.requires(*auth.READ_METADATA))],
+    openapi_extra=openapi.declared(openapi.REVISIONS),
 )
 async def revisions(request: Request, path: str) -> Response:
     node = await resolve(request, split_path(path))

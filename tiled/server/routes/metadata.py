@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ...errors import BadRequestError, UnsupportedOperationError
 from ...structures.core import Spec, specs_from_json
-from .. import auth
+from .. import auth, openapi
 from ..documents import envelope, resource
 from ..node_access import catalog_of, resolve, split_path, view_of
 from ..params import bool_param, fields_of, select_metadata_of
@@ -25,7 +25,9 @@ def api_root(request: Request) -> str:
 
 
 @router.get(
-    "/api/v1/metadata/{path:path}", dependencies=[Depends(auth.requires(*auth.READ_METADATA))]
+    "/api/v1/metadata/{path:path}",
+    dependencies=[Depends(auth.requires(*auth.READ_METADATA))],
+    openapi_extra=openapi.declared(openapi.NODE),
 )
 async def get_metadata(request: Request, path: str) -> Response:
     node = await resolve(request, split_path(path))
@@ -84,9 +86,12 @@ def _specs_or_error(value: Any) -> list[Spec]:
 
 
 @router.patch(
-    "/api/v1/metadata/{path:path}", dependencies=[Depends(auth.requires(*auth.WRITE_METADATA))]
+    "/api/v1/metadata/{path:path}",
+    dependencies=[Depends(auth.requires(*auth.WRITE_METADATA))],
+    openapi_extra=openapi.declared(openapi.UPDATE),
 )
 async def patch_metadata(request: Request, path: str, body: PatchBody) -> Response:
+    body.check_finite()
     keys = await _catalog_node_path(request, path)
     catalog = catalog_of(request)
     record = await catalog.lookup(keys)
@@ -108,9 +113,12 @@ async def patch_metadata(request: Request, path: str, body: PatchBody) -> Respon
 
 
 @router.put(
-    "/api/v1/metadata/{path:path}", dependencies=[Depends(auth.requires(*auth.WRITE_METADATA))]
+    "/api/v1/metadata/{path:path}",
+    dependencies=[Depends(auth.requires(*auth.WRITE_METADATA))],
+    openapi_extra=openapi.declared(openapi.UPDATE),
 )
 async def replace_metadata(request: Request, path: str, body: ReplaceBody) -> Response:
+    body.check_finite()
     keys = await _catalog_node_path(request, path)
     specs = _specs_or_error(body.specs) if body.specs is not None else None
     updated = await catalog_of(request).update_metadata(
@@ -129,7 +137,11 @@ def _update_response(record: Any, include_metadata: bool) -> dict[str, Any]:
     return content
 
 
-@router.delete("/api/v1/metadata/{path:path}", dependencies=[Depends(auth.requires(*auth.DELETE))])
+@router.delete(
+    "/api/v1/metadata/{path:path}",
+    dependencies=[Depends(auth.requires(*auth.DELETE))],
+    openapi_extra=openapi.declared(openapi.DELETE),
+)
 async def delete_node(request: Request, path: str) -> Response:
     keys = await _catalog_node_path(request, path)
     await catalog_of(request).delete(keys, recursive=bool_param(request, "recursive"))

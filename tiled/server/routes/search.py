@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ...errors import BadRequestError, InvalidQueryError, UnsupportedOperationError
 from ...queries import KeyLookup, KeysFilter, Query, decode_filters
 from ...structures.core import StructureFamily
-from .. import auth
+from .. import auth, openapi
 from ..documents import envelope, path_url, resource
 from ..node_access import (
     ResolvedNode,
@@ -72,7 +72,9 @@ def _page_links(
 
 
 @router.get(
-    "/api/v1/search/{path:path}", dependencies=[Depends(auth.requires(*auth.READ_METADATA))]
+    "/api/v1/search/{path:path}",
+    dependencies=[Depends(auth.requires(*auth.READ_METADATA))],
+    openapi_extra=openapi.declared(openapi.SEARCH),
 )
 async def search(request: Request, path: str) -> Response:
     node = await resolve(request, split_path(path))

@@ -16,7 +16,7 @@ from ...errors import BadRequestError, InvalidSliceError
 from ...media_types import resolve_media_type
 from ...serialization.table import encode_table
 from ...structures.core import StructureFamily
-from .. import auth
+from .. import auth, openapi
 from ..params import ParameterError
 from ..reading import check_size, data_adapter, data_response, read_in_thread
 
@@ -76,22 +76,38 @@ async def _table_response(request: Request, path: str, body: object, whole: bool
     return await data_response(request, encoded, media_type, request.query_params.get("filename"))
 
 
-@router.get("/api/v1/table/partition/{path:path}", dependencies=_READ)
+@router.get(
+    "/api/v1/table/partition/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.TABLE_PARTITION),
+)
 async def table_partition(request: Request, path: str) -> Response:
     return await _table_response(request, path, None, whole=False)
 
 
-@router.post("/api/v1/table/partition/{path:path}", dependencies=_READ)
+@router.post(
+    "/api/v1/table/partition/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.TABLE_PARTITION, openapi.COLUMNS_BODY),
+)
 async def table_partition_post(request: Request, path: str) -> Response:
     return await _table_response(request, path, await _json_body(request), whole=False)
 
 
-@router.get("/api/v1/table/full/{path:path}", dependencies=_READ)
+@router.get(
+    "/api/v1/table/full/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.TABLE_FULL),
+)
 async def table_full(request: Request, path: str) -> Response:
     return await _table_response(request, path, None, whole=True)
 
 
-@router.post("/api/v1/table/full/{path:path}", dependencies=_READ)
+@router.post(
+    "/api/v1/table/full/{path:path}",
+    dependencies=_READ,
+    openapi_extra=openapi.declared(openapi.TABLE_FULL, openapi.COLUMNS_BODY),
+)
 async def table_full_post(request: Request, path: str) -> Response:
     return await _table_response(request, path, await _json_body(request), whole=True)
 
