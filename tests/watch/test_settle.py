@@ -17,7 +17,8 @@ def test_ready_only_after_quiet_for_the_settle_window():
     clock = Clock()
     tracker = SettleTracker(2.0, clock=clock)
     verdict = tracker.observe("a", (10, 1))
-    assert verdict.status == "wait" and verdict.at == 1002.0
+    assert verdict.status == "wait"
+    assert verdict.at == 1002.0
     clock.now = 1001.0
     assert tracker.observe("a", (20, 2)).at == 1003.0  # it grew: the window starts over
     clock.now = 1003.0
@@ -51,7 +52,8 @@ def test_corrupt_files_are_given_up_until_they_change():
     for _ in range(3):
         verdict = tracker.failed("f", "corrupt")
         clock.now = max(clock.now, verdict.at)
-    assert verdict.status == "given-up" and verdict.reason == "corrupt"
+    assert verdict.status == "given-up"
+    assert verdict.reason == "corrupt"
     assert tracker.observe("f", "v1").status == "given-up"
     assert tracker.observe("f", "v2").status == "ready"  # rewritten: try again
 
@@ -70,6 +72,8 @@ def test_memory_is_bounded():
     tracker = SettleTracker(2.0, clock=Clock(), capacity=3)
     for key in "abcd":
         tracker.observe(key, 1)
-    assert len(tracker) == 3 and "a" not in tracker and tracker.overflowed
+    assert len(tracker) == 3
+    assert "a" not in tracker
+    assert tracker.overflowed
     tracker.forget("b")
     assert [key for key, _ in tracker.pending()] == ["c", "d"]
