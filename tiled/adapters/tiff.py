@@ -193,9 +193,30 @@ def _ifd_chain_problem(path: Path, size: int) -> str | None:
             link_size = struct.calcsize(offset_format)
             if next_at + link_size > size:
                 return f"an image file directory at byte {offset} is cut short"
-            file.seek(next_at)
+            entries = file.read(count * entry_size)
+            end = _values_end(entries, order, big, count)
+            if end > size:
+                return f"a tag value of the directory at byte {offset} lies past the end"
             offset = struct.unpack(order + offset_format, file.read(link_size))[0]
     return None
+
+
+# Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, ...).
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+_TYPE_SIZES.update({13: 4, 16: 8, 17: 8, 18: 8})
+
+
+def _values_end(entries: bytes, order: str, big: bool, count: int) -> int:
+    """The furthest byte any out-of-line tag value of one directory reaches."""
+    entry_format = order + ("HHQQ" if big else "HHII")
+    entry_size, inline = (20, 8) if big else (12, 4)
+    end = 0
+    for index in range(count):
+        _, kind, number, value = struct.unpack_from(entry_format, entries, index * entry_size)
+        length = _TYPE_SIZES.get(kind, 1) * number
+        if length > inline:
+            end = max(end, value + length)
+    return end
 
 
 class TIFFSequenceAdapter(FrameSequenceAdapter):
