@@ -59,6 +59,7 @@ INSPECT_CHUNK = 16  # planned nodes per inspection task: amortises the process h
 WALK_CHUNK = 256  # items per hand-over from the walking thread
 WALK_CHUNK_SECONDS = 0.05
 QUIET_REASONS = frozenset({"hidden", "excluded-extension"})  # logged at debug level only
+ROUTINE_REASONS = frozenset({"unrecognised", "symlink-outside", "symlink-cycle"})  # info
 
 WalkItem = PlannedContainer | Planned | Skipped
 
@@ -348,7 +349,13 @@ class _Run:
         self.state.skip(item)
         if item.reason == "collision":
             self.summary.collisions.append(item)
-        level = logging.DEBUG if item.reason in QUIET_REASONS else logging.INFO
+        level = (
+            logging.DEBUG
+            if item.reason in QUIET_REASONS
+            else logging.INFO
+            if item.reason in ROUTINE_REASONS
+            else logging.WARNING
+        )
         if logger.isEnabledFor(level):
             detail = f" ({item.detail})" if item.detail else ""
             logger.log(level, "Skipped %s: %s%s", item.path, item.reason, detail)
