@@ -65,6 +65,7 @@ def register(
     if not directory.is_dir():
         raise typer.BadParameter(f"{directory}: not a directory", param_hint="DIRECTORY")
     options = plan_options(
+        directory,
         keep_ext=keep_ext,
         include_ext=include_ext,
         ext=ext,

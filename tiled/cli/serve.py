@@ -265,6 +265,7 @@ def serve_directory(
         raise typer.BadParameter(f"{directory}: not a directory", param_hint="DIRECTORY")
     directory = directory.resolve()
     options = plan_options(
+        directory,
         keep_ext=keep_ext,
         include_ext=include_ext,
         ext=ext,

@@ -33,7 +33,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..structures.core import StructureFamily
 from .model import (
@@ -50,6 +50,9 @@ from .model import (
     Skipped,
 )
 from .state import IndexingState
+
+if TYPE_CHECKING:
+    from .plan import DirectoryPlan, PlanOptions
 
 logger = logging.getLogger("tiled.registration")
 
@@ -123,7 +126,7 @@ async def load_registered(sink: Sink) -> dict[KeyPath, Registered]:
 async def synchronise(
     root: Path,
     sink: Sink,
-    options: object,
+    options: PlanOptions,
     *,
     inspector: SupportsInspect,
     state: IndexingState | None = None,
@@ -155,7 +158,7 @@ async def resync_directory(
     directory: Path,
     key_path: KeyPath,
     sink: Sink,
-    options: object,
+    options: PlanOptions,
     inspector: SupportsInspect,
     registered_subset: Mapping[KeyPath, Registered],
     *,
@@ -186,11 +189,12 @@ async def resync_directory(
     return run.summary
 
 
-def _plan_items(plan: object) -> list[WalkItem]:
+def _plan_items(plan: DirectoryPlan) -> list[WalkItem]:
     """The items of a :class:`DirectoryPlan`, containers first."""
     items: list[WalkItem] = []
-    for name in ("containers", "planned", "nodes", "skipped"):
-        items.extend(getattr(plan, name, ()) or ())
+    items.extend(plan.containers)
+    items.extend(plan.entries)
+    items.extend(plan.skipped)
     return items
 
 
