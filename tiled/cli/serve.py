@@ -276,7 +276,7 @@ def serve_directory(
     if catalog is None:
         temporary = Path(tempfile.mkdtemp(prefix="tiled-directory-"))
         catalog = temporary / "catalog.db"
-    uri = f"sqlite:///{catalog.resolve()}"
+    uri = str(catalog.resolve())
     try:
         with reported_errors():
             asyncio.run(initialize_database(uri))
