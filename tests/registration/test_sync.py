@@ -85,7 +85,8 @@ def test_every_format_is_indexed(catalog_uri, tmp_path):
     assert summary.inspected == 14
     assert summary.registered == 17
     assert summary.skipped == {"hidden": 1, "unrecognised": 1}
-    assert state.done and state.phase == "idle"
+    assert state.done
+    assert state.phase == "idle"
     snapshot = json.loads(json.dumps(state.snapshot()))
     assert snapshot["nodes_indexed"] == 17
     assert snapshot["skipped"] == {"hidden": 1, "unrecognised": 1}
@@ -114,7 +115,8 @@ def test_unchanged_stat_means_never_reopened(sqlite_uri, tmp_path):
     path.write_bytes(b"\xff" * info.st_size)  # same size, garbage content
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     summary = sync(sqlite_uri, root)
-    assert summary.inspected == 0 and summary.unchanged == 1
+    assert summary.inspected == 0
+    assert summary.unchanged == 1
     assert lookup(sqlite_uri, "a").data_sources[0].structure == before
 
 
@@ -138,9 +140,11 @@ def test_modify_add_delete_between_runs(catalog_uri, tmp_path):
     summary = sync(catalog_uri, root)
 
     assert summary.ok, summary.refused
-    assert summary.replaced == 1 and summary.registered == 1
+    assert summary.replaced == 1
+    assert summary.registered == 1
     assert summary.removed == 2  # sub/delete, and gone (with its subtree) as one root
-    assert summary.inspected == 2 and summary.unchanged == 1
+    assert summary.inspected == 2
+    assert summary.unchanged == 1
     assert lookup(catalog_uri, "change").data_sources[0].structure["shape"] == [5, 7]
     assert exists(catalog_uri, "sub", "new")
     assert not exists(catalog_uri, "sub", "delete")
@@ -171,7 +175,8 @@ def test_corrupt_files_are_skipped_and_registered_ones_removed(sqlite_uri, tmp_p
     write_h5(root / "becomes_bad.h5", 0)
     (root / "bad.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 20)  # truncated
     first = sync(sqlite_uri, root)
-    assert exists(sqlite_uri, "good") and exists(sqlite_uri, "becomes_bad")
+    assert exists(sqlite_uri, "good")
+    assert exists(sqlite_uri, "becomes_bad")
     assert not exists(sqlite_uri, "bad")
     assert sum(first.skipped.values()) == 1
     (reason,) = first.skipped
@@ -229,7 +234,8 @@ def test_resync_one_directory(sqlite_uri, tmp_path):
     assert (summary.replaced, summary.registered, summary.removed) == (1, 2, 1)
     assert summary.new_directories == [((root / "sub" / "newdir").resolve(), ("sub", "newdir"))]
     assert lookup(sqlite_uri, "sub", "a").data_sources[0].structure["shape"] == [9]
-    assert exists(sqlite_uri, "sub", "c") and not exists(sqlite_uri, "sub", "b")
+    assert exists(sqlite_uri, "sub", "c")
+    assert not exists(sqlite_uri, "sub", "b")
     assert exists(sqlite_uri, "top")
 
 
@@ -243,4 +249,5 @@ def test_a_thousand_files(sqlite_uri, tmp_path):
     assert first.ok, first.refused
     assert first.files_seen == 1000
     second = sync(sqlite_uri, root)
-    assert second.inspected == 0 and second.unchanged == first.inspected
+    assert second.inspected == 0
+    assert second.unchanged == first.inspected

@@ -47,7 +47,7 @@ def write_tiff(path: Path, seed: int) -> None:
 def write_png(path: Path, seed: int) -> None:
     from PIL import Image
 
-    Image.fromarray((numpy.arange(64, dtype="uint8").reshape(8, 8) + seed % 100)).save(path)
+    Image.fromarray(numpy.arange(64, dtype="uint8").reshape(8, 8) + seed % 100).save(path)
 
 
 def write_jpeg(path: Path, seed: int) -> None:
