@@ -1,0 +1,164 @@
+"""``tiled register URI DIR``: index a local directory into a running server over HTTP.
+
+Walks and inspects locally (worker processes), sends nodes in batches through the bulk
+registration endpoint, and is incremental: a second run re-opens no unchanged file and
+removes nodes whose files are gone. Exits 1 when the server refused something (each
+refusal is printed with its key path), 2 when the server could not be reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..registration.sync import Summary
+from .indexing import DEFAULT_CONCURRENCY, plan_options
+
+API_KEY_ENV = "TILED_API_KEY"
+EXIT_REFUSED = 1
+EXIT_UNREACHABLE = 2
+
+
+def register(
+    uri: str = typer.Argument(..., help="The server, e.g. http://localhost:8000"),
+    directory: Path = typer.Argument(..., help="The directory to register (walked recursively)"),
+    api_key: str | None = typer.Option(
+        None, "--api-key", envvar=API_KEY_ENV, help=f"API key (default: ${API_KEY_ENV})"
+    ),
+    prefix: str = typer.Option("/", "--prefix", help="Register under this path on the server"),
+    watch: bool = typer.Option(False, "--watch", "-w", help="Keep registering changes"),
+    concurrency: int = typer.Option(
+        DEFAULT_CONCURRENCY, "--concurrency", min=1, help="Worker processes reading headers"
+    ),
+    keep_ext: bool = typer.Option(False, "--keep-ext", help="Keep file extensions in keys"),
+    include_ext: list[str] = typer.Option(
+        [], "--include-ext", help="Only files with this extension (repeatable, e.g. .csv)"
+    ),
+    ext: list[str] = typer.Option(
+        [], "--ext", help="Read this extension as this mimetype, e.g. .tif=image/tiff"
+    ),
+    adapter: list[str] = typer.Option(
+        [], "--adapter", help="A format reader to add: mimetype=package.module:Class"
+    ),
+    walker: str | None = typer.Option(
+        None, "--walker", help="A custom grouping of files: package.module:function"
+    ),
+    mimetype_hook: str | None = typer.Option(
+        None, "--mimetype-hook", help="Decides mimetypes: package.module:function(path)"
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every skipped file"),
+) -> None:
+    """Register the files of DIRECTORY with the server at URI (incremental, batched)."""
+    from ..server.indexing import WATCH_UNAVAILABLE, watcher_available
+    from .serve import load_adapters
+
+    _configure_logging(verbose)
+    load_adapters(adapter)
+    if watch and not watcher_available():
+        print(f"Error: {WATCH_UNAVAILABLE}", file=sys.stderr)
+        raise typer.Exit(2)
+    if not directory.is_dir():
+        raise typer.BadParameter(f"{directory}: not a directory", param_hint="DIRECTORY")
+    options = plan_options(
+        directory,
+        keep_ext=keep_ext,
+        include_ext=include_ext,
+        ext=ext,
+        walker=walker,
+        mimetype_hook=mimetype_hook,
+    )
+    prefix_path = tuple(part for part in prefix.split("/") if part)
+    code = asyncio.run(
+        _register(uri.rstrip("/"), api_key, prefix_path, directory.resolve(), options, concurrency)
+    )
+    raise typer.Exit(code)
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log = logging.getLogger("tiled")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("tiled.registration.progress").setLevel(logging.INFO)
+
+
+async def _register(
+    uri: str,
+    api_key: str | None,
+    prefix: tuple[str, ...],
+    directory: Path,
+    options: object,
+    concurrency: int,
+) -> int:
+    import httpx
+
+    from ..registration.inspect import Inspector
+    from ..registration.sinks import HttpSink
+    from ..registration.state import IndexingState
+    from ..registration.sync import synchronise
+    from .progress import show_progress
+
+    state = IndexingState(str(directory))
+    sink = HttpSink(uri, api_key, prefix)
+    inspector = Inspector(concurrency)
+    shown = asyncio.create_task(show_progress(state))
+    try:
+        summary = await synchronise(directory, sink, options, inspector=inspector, state=state)
+    except (httpx.TransportError, OSError) as err:
+        print(f"Error: could not reach the server at {uri}: {err}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except httpx.HTTPStatusError as err:
+        print(
+            f"Error: the server at {uri} answered {err.response.status_code}: "
+            f"{_detail(err.response)}",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
+    finally:
+        await _finish(shown, inspector, sink)
+    _print_summary(summary, uri, prefix)
+    return EXIT_REFUSED if summary.refused else 0
+
+
+async def _finish(shown: asyncio.Task[None], inspector: Any, sink: Any) -> None:
+    from ..server.indexing import _close
+
+    try:
+        await asyncio.wait_for(shown, timeout=2)
+    except (TimeoutError, asyncio.CancelledError):
+        shown.cancel()
+    await _close(inspector)
+    await sink.close()
+
+
+def _detail(response: Any) -> str:
+    try:
+        return str(response.json().get("detail"))
+    except Exception:
+        return str(response.text[:200])
+
+
+def _print_summary(s: Summary, uri: str, prefix: tuple[str, ...]) -> None:
+    where = f"{uri}/{'/'.join(prefix)}".rstrip("/")
+    lines = [
+        f"Registered {s.registered}, replaced {s.replaced}, unchanged {s.unchanged}, "
+        f"removed {s.removed}, skipped {sum(s.skipped.values())} "
+        f"({s.inspected} inspected, {s.files_seen} files) at {where} "
+        f"in {s.seconds:.1f} s",
+    ]
+    if s.skipped:
+        reasons = ", ".join(f"{r}: {n}" for r, n in sorted(s.skipped.items()))
+        lines.append(f"Skipped by reason: {reasons}")
+    for collision in s.collisions:
+        lines.append(f"Key collision: {collision.path} ({collision.detail})")
+    for outcome in s.refused:
+        status = f" [{outcome.status}]" if outcome.status else ""
+        lines.append(f"Refused {'/'.join(outcome.key_path)}{status}: {outcome.message}")
+    print("\n".join(lines), file=sys.stderr, flush=True)
