@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -77,6 +78,17 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
     from ..server.access_log import logging_config
 
     logging.config.dictConfig(logging_config(verbose=verbose, log_format=log_format))
+
+
+def watch_options(watch: bool, poll: float | None, settle: float, reconcile: float) -> Any:
+    """``--watch`` with its ``--poll``, ``--settle`` and ``--reconcile`` (False: no watch)."""
+    if not watch:
+        if poll is not None:
+            raise typer.BadParameter("--poll needs --watch", param_hint="--poll")
+        return False
+    from ..registration.watch import WatchOptions
+
+    return WatchOptions(poll=poll or None, settle=settle, reconcile=reconcile or None)
 
 
 def load_adapters(specs: list[str]) -> None:
@@ -219,6 +231,19 @@ def serve_directory(
     watch: bool = typer.Option(
         False, "--watch", "-w", help="Keep the catalog in step with changes"
     ),
+    poll: float | None = typer.Option(
+        None, "--poll", min=0.1,
+        help="With --watch: poll every SECONDS (stat only) instead of inotify events, "
+        "for network file systems",
+    ),
+    settle: float = typer.Option(
+        2.0, "--settle", min=0,
+        help="With --watch: register a file once unchanged for SECONDS and readable",
+    ),
+    reconcile: float = typer.Option(
+        600.0, "--reconcile", min=0,
+        help="With --watch: compare the whole tree (stat only) every SECONDS, 0 = never",
+    ),
     public: bool = typer.Option(False, "--public", help="Allow anonymous reads"),
     api_key: str | None = typer.Option(
         None, "--api-key", help=f"Single-user API key (default: ${API_KEY_ENV} or generated)"
@@ -295,7 +320,7 @@ def serve_directory(
                 directory,
                 options,
                 concurrency=concurrency,
-                watch=watch,
+                watch=watch_options(watch, poll, settle, reconcile),
                 reporter=show_progress,
             )
         except WatchUnavailableError as err:

@@ -5,8 +5,9 @@ writing to the catalog in-process (``CatalogSink``) with inspection in worker pr
 so nodes appear while the walk goes on. Its state is what ``GET /api/v1/indexing``
 answers, and its counts feed the Prometheus indexing counters.
 
-``watch=True`` is the hook point for the watcher: after the initial sync, the service
-keeps the catalog in step with the directory until shutdown.
+With ``watch`` (True, or a :class:`tiled.registration.watch.WatchOptions`), the watcher
+sets up its watches first, then runs the initial sync and keeps the catalog in step with
+the directory until shutdown (nothing created during the walk is lost).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class IndexingJob:
     directory: Path
     options: Any  # tiled.registration.plan.PlanOptions
     concurrency: int
-    watch: bool = False
+    watch: Any = False  # False, True or tiled.registration.watch.WatchOptions
 
 
 def start_indexing(
@@ -64,7 +65,7 @@ def start_indexing(
     options: Any,
     *,
     concurrency: int,
-    watch: bool = False,
+    watch: Any = False,
     reporter: Reporter | None = None,
 ) -> IndexingState:
     """Index ``directory`` into the app's catalog in the background, once it starts.
@@ -106,6 +107,20 @@ async def _index(app: FastAPI, job: IndexingJob, state: IndexingState) -> None:
     sink = CatalogSink(app.state.catalog, (), settings.readable)
     inspector = Inspector(job.concurrency)
     try:
+        if job.watch:
+            from ..registration.watch import WatchOptions, watch_directory
+
+            watch = job.watch if isinstance(job.watch, WatchOptions) else WatchOptions()
+            await watch_directory(
+                job.directory,
+                sink,
+                job.options,
+                inspector=inspector,
+                state=state,
+                watch=watch,
+                initial_sync=True,
+            )
+            return
         summary = await synchronise(
             job.directory, sink, job.options, inspector=inspector, state=state
         )
@@ -120,12 +135,6 @@ async def _index(app: FastAPI, job: IndexingJob, state: IndexingState) -> None:
             sum(summary.skipped.values()),
             summary.seconds,
         )
-        if job.watch:
-            from ..registration.watch import watch_directory  # type: ignore[attr-defined]
-
-            await watch_directory(
-                job.directory, sink, job.options, inspector=inspector, state=state
-            )
     except asyncio.CancelledError:
         raise
     except Exception:
