@@ -25,6 +25,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import pickle
+import time
 import warnings
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
@@ -48,12 +49,14 @@ from .model import NodeEntry, Planned, PlannedContainer, Skipped
 
 __all__ = [
     "MAX_METADATA_LIST",
+    "RECENT_SECONDS",
     "Inspector",
     "container_entry",
     "inspect_planned",
 ]
 
 MAX_METADATA_LIST = 64
+RECENT_SECONDS = 10.0  # files modified more recently may still be being written
 _CHUNK = 16  # Planned items per task: amortises pickling without starving a core
 _IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps it busy, bounds I/O
 _IN_PROCESS_BELOW = 4  # so few items are cheaper to inspect than to start a pool for
@@ -80,14 +83,18 @@ def container_entry(container: PlannedContainer) -> NodeEntry:
     )
 
 
-def inspect_planned(planned: Planned, *, check_complete: bool = True) -> NodeEntry | Skipped:
+def inspect_planned(planned: Planned, *, check_complete: bool | None = None) -> NodeEntry | Skipped:
     """Read the headers of ``planned``'s file(s): the node to register, or why not.
 
-    With ``check_complete`` (the default), formats that offer a cheap completeness check
-    (registry.check_complete) are checked first, so a file still being written is
-    "incomplete" rather than registered half-written.
+    Formats that offer a completeness check (registry.check_complete) are checked first,
+    so that a file still being written is "incomplete" rather than registered
+    half-written: always with ``check_complete=True``, never with False, and by default
+    (None) only when a file was modified less than :data:`RECENT_SECONDS` ago (a file
+    left alone longer is not being written; the check would double the cost of opening).
     """
     paths = [state.path for state in planned.files]
+    if check_complete is None:
+        check_complete = _recent(planned)
     try:
         if check_complete:
             reason = registry.check_complete(planned.mimetype, paths)
@@ -130,6 +137,11 @@ def inspect_planned(planned: Planned, *, check_complete: bool = True) -> NodeEnt
         data_sources=[source],
         stats={s.data_uri: AssetStat(size=s.size, mtime_ns=s.mtime_ns) for s in planned.files},
     )
+
+
+def _recent(planned: Planned) -> bool:
+    horizon = time.time_ns() - int(RECENT_SECONDS * 1e9)
+    return any(state.mtime_ns > horizon for state in planned.files)
 
 
 def _inconsistent_frame(adapter: FrameSequenceAdapter, paths: list[Path]) -> str | None:
@@ -193,7 +205,7 @@ def _failure(planned: Planned, err: BaseException) -> Skipped:
     return _skipped(planned, "corrupt", message, path)
 
 
-def _inspect_chunk(chunk: list[Planned], check_complete: bool) -> list[NodeEntry | Skipped]:
+def _inspect_chunk(chunk: list[Planned], check_complete: bool | None) -> list[NodeEntry | Skipped]:
     return [inspect_planned(planned, check_complete=check_complete) for planned in chunk]
 
 
@@ -241,8 +253,8 @@ class Inspector:
 
     ``concurrency`` is the number of workers (default: the CPU count). With 1 worker, or
     for fewer than a handful of items before any pool exists, inspection runs in a thread
-    of this process instead (no start-up cost). Use as ``async with Inspector() as i:``
-    or call :meth:`close`.
+    of this process instead (no start-up cost). ``check_complete`` is passed to
+    :func:`inspect_planned`. Use as ``async with Inspector() as i:`` or call :meth:`close`.
     """
 
     def __init__(
@@ -250,7 +262,7 @@ class Inspector:
         concurrency: int | None = None,
         *,
         chunk_size: int = _CHUNK,
-        check_complete: bool = True,
+        check_complete: bool | None = None,
     ) -> None:
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
         self.chunk_size = max(1, chunk_size)
