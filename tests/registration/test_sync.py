@@ -145,7 +145,7 @@ def test_modify_add_delete_between_runs(catalog_uri, tmp_path):
     assert summary.removed == 2  # sub/delete, and gone (with its subtree) as one root
     assert summary.inspected == 2
     assert summary.unchanged == 1
-    assert lookup(catalog_uri, "change").data_sources[0].structure["shape"] == [5, 7]
+    assert list(lookup(catalog_uri, "change").data_sources[0].structure.shape) == [5, 7]
     assert exists(catalog_uri, "sub", "new")
     assert not exists(catalog_uri, "sub", "delete")
     assert not exists(catalog_uri, "gone")
@@ -233,7 +233,7 @@ def test_resync_one_directory(sqlite_uri, tmp_path):
     assert summary.ok, summary.refused
     assert (summary.replaced, summary.registered, summary.removed) == (1, 2, 1)
     assert summary.new_directories == [((root / "sub" / "newdir").resolve(), ("sub", "newdir"))]
-    assert lookup(sqlite_uri, "sub", "a").data_sources[0].structure["shape"] == [9]
+    assert list(lookup(sqlite_uri, "sub", "a").data_sources[0].structure.shape) == [9]
     assert exists(sqlite_uri, "sub", "c")
     assert not exists(sqlite_uri, "sub", "b")
     assert exists(sqlite_uri, "top")

@@ -27,10 +27,12 @@ is removed, so no file silently wins.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -58,7 +60,7 @@ logger = logging.getLogger("tiled.registration")
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_FLUSH_INTERVAL = 0.25  # seconds: how long a found node may wait to be written
-INSPECT_CHUNK = 16  # planned nodes per inspection task: amortises the process hop
+INSPECT_QUEUE = 1024  # planned nodes waiting for the inspector before the walk waits
 WALK_CHUNK = 256  # items per hand-over from the walking thread
 WALK_CHUNK_SECONDS = 0.05
 QUIET_REASONS = frozenset({"hidden", "excluded-extension"})  # logged at debug level only
@@ -70,10 +72,9 @@ WalkItem = PlannedContainer | Planned | Skipped
 class SupportsInspect(Protocol):
     """What the driver needs of :class:`tiled.registration.inspect.Inspector`."""
 
-    @property
-    def concurrency(self) -> int: ...
-
-    async def inspect(self, items: list[Planned]) -> list[NodeEntry | Skipped]: ...
+    def stream(self, items: AsyncIterable[Planned]) -> AsyncIterator[NodeEntry | Skipped]:
+        """Results in the order of ``items``, reading ahead a bounded amount."""
+        ...
 
 
 @dataclass
@@ -281,10 +282,8 @@ class _Run:
         self.pending_since: float | None = None
         self.replacing: set[KeyPath] = set()
         self.removing: set[KeyPath] = set()  # key paths of Remove changes: a 404 is fine
-        self.to_inspect: list[Planned] = []
-        self.tasks: set[asyncio.Task[None]] = set()
-        concurrency = max(1, getattr(inspector, "concurrency", 2))
-        self.slots = asyncio.Semaphore(concurrency * 2)  # inspection chunks in flight
+        self.to_inspect: asyncio.Queue[Planned | None] = asyncio.Queue(INSPECT_QUEUE)
+        self.in_flight: deque[Planned] = deque()  # sent to the inspector, in order
         self.flush_lock = asyncio.Lock()
         self.wake = asyncio.Event()
 
@@ -297,25 +296,25 @@ class _Run:
         self.registered = registered
         seen: set[KeyPath] = set()
         flusher = asyncio.create_task(self._flush_periodically())
+        inspecting = self._inspecting = asyncio.create_task(self._inspect_all())
         try:
             async for chunk in chunks:
                 for item in chunk:
                     await self._decide(item, seen)
-                await self._submit_inspection(force=False)
-                await self._backpressure(flusher)
+                await self._backpressure(flusher, inspecting)
             self.state.phase = "inspecting"
-            await self._submit_inspection(force=True)
-            while self.tasks:
-                await asyncio.gather(*list(self.tasks))
+            await self._queue(None)
+            await inspecting
             self.state.phase = "removing"
             for key_path in _subtree_roots(set(registered) - seen):
                 self._add(Remove(key_path))
             _raise_if_failed(flusher)
             await self._flush()
         finally:
-            flusher.cancel()
-            for task in self.tasks:
+            for task in (flusher, inspecting):
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self.summary.seconds = self.state.elapsed
 
     # -- deciding ----------------------------------------------------------------------
@@ -343,7 +342,7 @@ class _Run:
             self.summary.unchanged += 1
             self.state.count("unchanged")
             return
-        self.to_inspect.append(item)
+        await self._queue(item)
 
     def _skipped(self, item: Skipped) -> None:
         self.summary.skipped[item.reason] = self.summary.skipped.get(item.reason, 0) + 1
@@ -366,45 +365,36 @@ class _Run:
 
     # -- inspecting --------------------------------------------------------------------
 
-    async def _submit_inspection(self, *, force: bool) -> None:
-        while self.to_inspect and (force or len(self.to_inspect) >= INSPECT_CHUNK):
-            chunk, self.to_inspect = (
-                self.to_inspect[:INSPECT_CHUNK],
-                self.to_inspect[INSPECT_CHUNK:],
-            )
-            await self.slots.acquire()
-            self.state.inspecting(len(chunk))
-            self.summary.inspected += len(chunk)
-            task = asyncio.create_task(self._inspect(chunk))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        if not force and self.to_inspect and not self.tasks:
-            # A trickle of changed files: do not wait for a full chunk while idle.
-            await self._submit_inspection(force=True)
+    async def _queue(self, item: Planned | None) -> None:
+        """Queue for inspection; waits while the queue is full (the walk's backpressure)."""
+        if not self.to_inspect.full():
+            self.to_inspect.put_nowait(item)
+            return
+        put = asyncio.ensure_future(self.to_inspect.put(item))
+        await asyncio.wait({put, self._inspecting}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            _raise_if_failed(self._inspecting)
+            raise RuntimeError("Inspection stopped before the walk ended")
 
-    async def _inspect(self, chunk: list[Planned]) -> None:
-        try:
-            try:
-                results = await self.inspector.inspect(chunk)
-            except Exception as err:  # a broken worker pool: every file of the chunk fails
-                logger.exception("Inspection failed for %d files", len(chunk))
-                results = [
-                    Skipped(
-                        p.files[0].path, "unreadable", f"{type(err).__name__}: {err}", p.key_path
-                    )
-                    for p in chunk
-                ]
-            for planned, result in zip(chunk, results, strict=True):
-                if isinstance(result, Skipped):
-                    self._skipped(result)
-                    if planned.key_path in self.registered:
-                        # Registered before, unreadable now: it cannot be served; remove it.
-                        self._add(Remove(planned.key_path))
-                    continue
-                replace = planned.key_path in self.registered
-                self._add(Put(result, replace=replace))
-        finally:
-            self.slots.release()
+    async def _planned(self) -> AsyncIterator[Planned]:
+        """What the walk queued for inspection, remembered in order to pair the results."""
+        while (item := await self.to_inspect.get()) is not None:
+            self.in_flight.append(item)
+            self.summary.inspected += 1
+            self.state.inspecting()
+            yield item
+
+    async def _inspect_all(self) -> None:
+        async for result in self.inspector.stream(self._planned()):
+            planned = self.in_flight.popleft()
+            if isinstance(result, Skipped):
+                self._skipped(result)
+                if planned.key_path in self.registered:
+                    # Registered before, unreadable now: it cannot be served; remove it.
+                    self._add(Remove(planned.key_path))
+                continue
+            self._add(Put(result, replace=planned.key_path in self.registered))
 
     # -- writing -----------------------------------------------------------------------
 
@@ -415,9 +405,10 @@ class _Run:
         if len(self.pending) >= self.batch_size:
             self.wake.set()
 
-    async def _backpressure(self, flusher: asyncio.Task[None]) -> None:
+    async def _backpressure(self, *tasks: asyncio.Task[None]) -> None:
         """Let the walk run ahead of the writer by a few batches at most."""
-        _raise_if_failed(flusher)
+        for task in tasks:
+            _raise_if_failed(task)
         if len(self.pending) >= 4 * self.batch_size:
             await self._flush()
 
