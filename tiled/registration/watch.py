@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..adapters.registry import check_complete
 from .inspect import container_entry, inspect_planned
 from .model import Change, KeyPath, NodeEntry, Planned, Put, Remove, Sink, Skipped
 from .settle import SettleTracker, Verdict
@@ -316,10 +317,20 @@ class Watcher:
     async def _inspect_and_write(
         self, directory: Path, ready: list[Planned], held: dict[str, int | None]
     ) -> None:
-        self.state.inspecting(len(ready))
-        results = await self.inspector.inspect(ready)
         puts: list[Change] = []
-        for planned, result in zip(ready, results, strict=True):
+        whole: list[Planned] = []
+        reasons = await asyncio.to_thread(_incomplete_reasons, ready)
+        for planned, reason in zip(ready, reasons, strict=True):
+            if reason is None:
+                whole.append(planned)
+                continue
+            skipped = Skipped(planned.files[0].path, "incomplete", reason, planned.key_path)
+            entry = await self._failed(directory, planned, skipped, held)
+            if entry is not None:
+                puts.append(Put(entry, replace=planned.key_path[-1] in held))
+        self.state.inspecting(len(whole))
+        results = await self.inspector.inspect(whole) if whole else []
+        for planned, result in zip(whole, results, strict=True):
             if isinstance(result, Skipped):
                 result = await self._failed(directory, planned, result, held)
                 if result is None:
@@ -402,6 +413,18 @@ class Watcher:
         current = self._due.get(directory)
         if current is None or at < current:
             self._due[directory] = at
+
+
+def _incomplete_reasons(items: Sequence[Planned]) -> list[str | None]:
+    """The format's completeness check for every item, whatever its age (a writer may
+    hold a file open for hours), before any worker opens it."""
+    reasons: list[str | None] = []
+    for planned in items:
+        try:
+            reasons.append(check_complete(planned.mimetype, [f.path for f in planned.files]))
+        except Exception:  # no check for this format (or it broke): inspection decides
+            reasons.append(None)
+    return reasons
 
 
 def _last_modified(entry: Planned) -> float:
