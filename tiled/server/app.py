@@ -18,7 +18,7 @@ from .access_log import AccessLogMiddleware
 from .errors import install_error_handlers
 from .limits import LimitsMiddleware
 from .metrics import MetricsMiddleware, ServerMetrics
-from .routes import array, create, distinct, health, metadata, root, search, table
+from .routes import array, bulk, create, distinct, health, metadata, root, search, table
 from .settings import ServerSettings, settings_from_environment
 
 logger = logging.getLogger("tiled.server")
@@ -65,7 +65,7 @@ def build_app(settings: ServerSettings) -> FastAPI:
     app.state.read_limiter = anyio.CapacityLimiter(settings.read_concurrency)
     app.state.metrics = ServerMetrics()
     install_error_handlers(app)
-    for module in (root, health, metadata, create, search, array, table, distinct):
+    for module in (root, health, metadata, create, bulk, search, array, table, distinct):
         app.include_router(module.router)
     # Outermost last: the access log and metrics also see what the limits refuse.
     app.add_middleware(LimitsMiddleware, settings=settings)
