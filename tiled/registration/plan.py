@@ -32,6 +32,7 @@ The rules are those of the wire spec (structures §5), with these choices:
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import re
@@ -261,7 +262,7 @@ def _plan_entry(
             except FileNotFoundError:
                 return _skip(path, "unreadable", f"{path}: broken link to {resolved}", None)
             except OSError as err:
-                if err.errno == 40:  # ELOOP: the links point at each other
+                if err.errno == errno.ELOOP:  # the links point at each other
                     return _skip(path, "symlink-cycle", f"{path}: links form a loop", None)
                 raise
             if stat.S_ISDIR(info.st_mode) and _inside(directory, [resolved]):
