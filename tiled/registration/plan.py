@@ -188,12 +188,17 @@ def plan_directory(directory: Path, key_path: KeyPath, options: PlanOptions) -> 
     Never raises for a bad entry: it becomes a Skipped. A directory that cannot be listed
     gives one Skipped ("unreadable") for the directory itself.
     """
-    directory = Path(os.path.realpath(directory))
+    return _plan_resolved(Path(os.path.realpath(directory)), key_path, options, None)
+
+
+def _plan_resolved(
+    directory: Path, key_path: KeyPath, options: PlanOptions, detection: _Detection | None
+) -> DirectoryPlan:
     if options.walker is not None:
         plan = options.walker(directory, key_path, options)
         if plan is not None:
             return plan
-    detection = _Detection(options)
+    detection = detection or _Detection(options)
     plan = DirectoryPlan()
     try:
         with os.scandir(directory) as listing:
@@ -453,9 +458,10 @@ def walk(
     stack: list[tuple[Path, KeyPath, frozenset[tuple[int, int]]]] = [
         (root, key_path, frozenset({(info.st_dev, info.st_ino)}))
     ]
+    detection = _Detection(options)
     while stack:
         directory, here, ancestors = stack.pop()
-        plan = plan_directory(directory, here, options)
+        plan = _plan_resolved(directory, here, options, detection)
         yield from plan.entries
         yield from plan.skipped
         children = []
