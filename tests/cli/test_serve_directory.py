@@ -115,6 +115,8 @@ def wait_indexed(server: Server, headers: dict[str, str] | None = HEADERS) -> di
 
 def keys(server: Server, path: str = "") -> list[str]:
     response = server.get(f"/api/v1/search/{path}", headers=HEADERS)
+    if response.status_code == 404:  # not indexed yet
+        return []
     response.raise_for_status()
     return [item["id"] for item in response.json()["data"]]
 

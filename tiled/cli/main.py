@@ -15,8 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(serve.app, name="serve")
 app.add_typer(catalog.app, name="catalog")
-app.command("register")(register.register)
 app.add_typer(index.app, name="index")
+app.command("register")(register.register)
 
 
 def main() -> None:

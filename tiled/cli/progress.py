@@ -15,7 +15,6 @@ from typing import Any
 from ..registration.state import IndexingState
 
 logger = logging.getLogger("tiled.registration.progress")
-logger.setLevel(logging.INFO)  # shown even when the server logs warnings only
 
 LOG_INTERVAL = 5.0
 BAR_INTERVAL = 0.2
@@ -41,6 +40,9 @@ def describe_skipped(snapshot: dict[str, Any]) -> str:
 async def show_progress(state: IndexingState, *, tty: bool | None = None) -> None:
     """Follow ``state`` until it is done (a bar on a TTY, log lines otherwise)."""
     tty = sys.stderr.isatty() if tty is None else tty
+    # Shown even when the server logs warnings only; set here, as logging.config
+    # resets the levels of existing loggers.
+    logger.setLevel(logging.INFO)
     if tty:
         await _bar(state)
     else:

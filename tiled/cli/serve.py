@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -335,6 +336,9 @@ def serve_directory(
             file=sys.stderr,
             flush=True,
         )
+        # uvicorn re-raises SIGTERM once it has shut down; exit normally instead, so that
+        # the temporary catalog below is deleted.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with reported_errors():
             serve_app(server, host, port, verbose=verbose, log_format=log_format)
     finally:

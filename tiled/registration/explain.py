@@ -53,7 +53,8 @@ def explain(
     """Would indexing ``root`` (default: ``path``'s parent) register ``path``?
 
     With ``inspect`` the file's headers are read too, so a corrupt or incomplete file is
-    reported as such.
+    reported as such (as the indexer would: a recently modified file that does not look
+    whole is "incomplete", an older one "corrupt").
     """
     target = Path(os.path.abspath(path))
     base = Path(os.path.abspath(root)) if root is not None else target.parent
@@ -144,7 +145,7 @@ def _verdict(target: Path, planned: Planned, inspect: bool) -> Explanation:
         return Explanation(
             target, True, key_path=planned.key_path, mimetype=planned.mimetype, detail=detail
         )
-    result = inspect_planned(planned, check_complete=True)
+    result = inspect_planned(planned)
     if isinstance(result, Skipped):
         return Explanation(
             target,

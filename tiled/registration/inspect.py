@@ -59,7 +59,6 @@ MAX_METADATA_LIST = 64
 RECENT_SECONDS = 10.0  # files modified more recently may still be being written
 _CHUNK = 16  # Planned items per task: amortises pickling without starving a core
 _IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps it busy, bounds I/O
-_IN_PROCESS_BELOW = 4  # so few items are cheaper to inspect than to start a pool for
 _PRELOAD = [
     "tiled.registration.inspect",
     "tiled.adapters.tiff",
@@ -110,6 +109,8 @@ def inspect_planned(planned: Planned, *, check_complete: bool | None = None) -> 
         metadata = clean_metadata(adapter.metadata())
         specs = list(adapter.specs())
     except Exception as err:  # any failure of a reader on a bad file is an outcome
+        if len(paths) > 1 and not isinstance(err, _FrameError):
+            err = _culprit(planned, paths) or err
         return _failure(planned, err)
     assets = [
         Asset(
@@ -157,6 +158,21 @@ def _inconsistent_frame(adapter: FrameSequenceAdapter, paths: list[Path]) -> str
                 f"{path}: frame of shape {list(other_shape)} and dtype {other_dtype}, but "
                 f"the first frame {paths[0].name} has shape {list(shape)} and dtype {dtype}"
             )
+    return None
+
+
+def _culprit(planned: Planned, paths: list[Path]) -> _FrameError | None:
+    """Which file of a failed multi-file node is at fault, by checking each alone."""
+    for path in paths:
+        try:
+            registry.check_complete(planned.mimetype, [path])
+            adapter = registry.open_adapter(planned.mimetype, [path], parameters=planned.parameters)
+            if isinstance(adapter, FrameSequenceAdapter):
+                adapter._frame_layout(path)
+            else:
+                adapter.structure()
+        except Exception as err:
+            return _FrameError(path, err)
     return None
 
 
@@ -251,10 +267,13 @@ def _context() -> multiprocessing.context.BaseContext:
 class Inspector:
     """Inspect Planned nodes in parallel worker processes, in order, with bounded work.
 
-    ``concurrency`` is the number of workers (default: the CPU count). With 1 worker, or
-    for fewer than a handful of items before any pool exists, inspection runs in a thread
-    of this process instead (no start-up cost). ``check_complete`` is passed to
-    :func:`inspect_planned`. Use as ``async with Inspector() as i:`` or call :meth:`close`.
+    ``concurrency`` is the number of workers (default: the CPU count). Workers start on
+    first use and stay up until :meth:`close` (keep one Inspector for many batches). A
+    reader that crashes its worker costs only the file it was reading ("corrupt"), which
+    is why even one worker is a process. ``in_process=True`` inspects in one thread of
+    this process instead: no start-up cost, no isolation (for tests and debugging).
+    ``check_complete`` is passed to :func:`inspect_planned`. Use as
+    ``async with Inspector() as inspector:`` or call :meth:`close`.
     """
 
     def __init__(
@@ -263,8 +282,10 @@ class Inspector:
         *,
         chunk_size: int = _CHUNK,
         check_complete: bool | None = None,
+        in_process: bool = False,
     ) -> None:
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
+        self.in_process = in_process
         self.chunk_size = max(1, chunk_size)
         self.check_complete = check_complete
         self._pool: concurrent.futures.Executor | None = None
@@ -273,7 +294,7 @@ class Inspector:
 
     def _executor(self) -> concurrent.futures.Executor:
         if self._pool is None:
-            if self.concurrency == 1:
+            if self.in_process:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, "tiled-inspect")
             else:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
@@ -308,9 +329,6 @@ class Inspector:
 
     async def inspect(self, items: Iterable[Planned]) -> list[NodeEntry | Skipped]:
         """Inspect every item; results in the order of ``items``."""
-        items = list(items)
-        if self._pool is None and len(items) < _IN_PROCESS_BELOW:
-            return await asyncio.to_thread(_inspect_chunk, items, self.check_complete)
         return [result async for result in self.stream(items)]
 
     async def stream(

@@ -32,6 +32,7 @@ The rules are those of the wire spec (structures §5), with these choices:
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import re
@@ -187,12 +188,17 @@ def plan_directory(directory: Path, key_path: KeyPath, options: PlanOptions) -> 
     Never raises for a bad entry: it becomes a Skipped. A directory that cannot be listed
     gives one Skipped ("unreadable") for the directory itself.
     """
-    directory = Path(os.path.realpath(directory))
+    return _plan_resolved(Path(os.path.realpath(directory)), key_path, options, None)
+
+
+def _plan_resolved(
+    directory: Path, key_path: KeyPath, options: PlanOptions, detection: _Detection | None
+) -> DirectoryPlan:
     if options.walker is not None:
         plan = options.walker(directory, key_path, options)
         if plan is not None:
             return plan
-    detection = _Detection(options)
+    detection = detection or _Detection(options)
     plan = DirectoryPlan()
     try:
         with os.scandir(directory) as listing:
@@ -261,7 +267,7 @@ def _plan_entry(
             except FileNotFoundError:
                 return _skip(path, "unreadable", f"{path}: broken link to {resolved}", None)
             except OSError as err:
-                if err.errno == 40:  # ELOOP: the links point at each other
+                if err.errno == errno.ELOOP:  # the links point at each other
                     return _skip(path, "symlink-cycle", f"{path}: links form a loop", None)
                 raise
             if stat.S_ISDIR(info.st_mode) and _inside(directory, [resolved]):
@@ -452,9 +458,10 @@ def walk(
     stack: list[tuple[Path, KeyPath, frozenset[tuple[int, int]]]] = [
         (root, key_path, frozenset({(info.st_dev, info.st_ino)}))
     ]
+    detection = _Detection(options)
     while stack:
         directory, here, ancestors = stack.pop()
-        plan = plan_directory(directory, here, options)
+        plan = _plan_resolved(directory, here, options, detection)
         yield from plan.entries
         yield from plan.skipped
         children = []

@@ -61,8 +61,7 @@ logger = logging.getLogger("tiled.registration")
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_FLUSH_INTERVAL = 0.25  # seconds: how long a found node may wait to be written
 INSPECT_QUEUE = 1024  # planned nodes waiting for the inspector before the walk waits
-WALK_CHUNK = 256  # items per hand-over from the walking thread
-WALK_CHUNK_SECONDS = 0.05
+WALK_BUFFER = 4096  # items the walking thread may be ahead of the event loop
 QUIET_REASONS = frozenset({"hidden", "excluded-extension"})  # logged at debug level only
 ROUTINE_REASONS = frozenset({"unrecognised", "symlink-outside", "symlink-cycle"})  # info
 
@@ -204,61 +203,77 @@ async def _async_list(items: Iterable[WalkItem]) -> AsyncIterator[list[WalkItem]
 
 
 class _WalkThread:
-    """Runs a blocking generator in a thread, handing its items over in chunks.
+    """Runs a blocking generator in a thread and hands its items over as they come.
 
-    The queue is bounded, so a walk far ahead of the writer waits (memory stays flat);
-    if the consumer stops early, the thread notices within a second and ends.
+    Items collect in a buffer that the event loop empties whenever it gets to it: one
+    wake-up per batch, not per item, yet nothing waits for a batch to fill (a directory
+    that is slow to list never holds back what was found before it). The buffer is
+    bounded, so a walk far ahead of the writer waits and memory stays flat; if the
+    consumer stops early, the thread notices and ends.
     """
 
     def __init__(self, make: Callable[[], Iterable[WalkItem]]) -> None:
         self.make = make
         self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[list[WalkItem] | BaseException | None] = asyncio.Queue(16)
-        self.stop = threading.Event()
+        self.ready = asyncio.Event()
+        self.lock = threading.Condition()
+        self.buffer: list[WalkItem] = []
+        self.finished = False
+        self.stopped = False
+        self.error: BaseException | None = None
 
-    def put(self, value: list[WalkItem] | BaseException | None) -> None:
-        future = asyncio.run_coroutine_threadsafe(self.queue.put(value), self.loop)
-        while not self.stop.is_set():
-            try:
-                future.result(timeout=1)
-                return
-            except TimeoutError:
-                continue
-        future.cancel()
+    def _wake(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.ready.set)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self.stopped = True
 
     def produce(self) -> None:
         try:
-            chunk: list[WalkItem] = []
-            last = time.monotonic()
             for item in self.make():
-                chunk.append(item)
-                now = time.monotonic()
-                if len(chunk) >= WALK_CHUNK or now - last >= WALK_CHUNK_SECONDS:
-                    self.put(chunk)
-                    if self.stop.is_set():
+                with self.lock:
+                    while len(self.buffer) >= WALK_BUFFER and not self.stopped:
+                        self.lock.wait(1)
+                    if self.stopped:
                         return
-                    chunk, last = [], now
-            if chunk:
-                self.put(chunk)
-            self.put(None)
+                    self.buffer.append(item)
+                    first = len(self.buffer) == 1
+                if first:
+                    self._wake()
         except BaseException as err:  # handed to the consumer, raised there
-            self.put(err)
+            self.error = err
+        finally:
+            with self.lock:
+                self.finished = True
+            self._wake()
+
+    async def chunks(self) -> AsyncIterator[list[WalkItem]]:
+        try:
+            while True:
+                await self.ready.wait()
+                with self.lock:
+                    self.ready.clear()
+                    items, self.buffer = self.buffer, []
+                    finished, error = self.finished, self.error
+                    self.lock.notify_all()
+                if items:
+                    yield items
+                if finished:
+                    if error is not None:
+                        raise error
+                    return
+        finally:
+            with self.lock:
+                self.stopped = True
+                self.lock.notify_all()
 
 
 async def _threaded(make: Callable[[], Iterable[WalkItem]]) -> AsyncIterator[list[WalkItem]]:
     """The items of the blocking generator ``make()``, walked in a thread, in chunks."""
     walker = _WalkThread(make)
     threading.Thread(target=walker.produce, name="tiled-walk", daemon=True).start()
-    try:
-        while True:
-            value = await walker.queue.get()
-            if value is None:
-                return
-            if isinstance(value, BaseException):
-                raise value
-            yield value
-    finally:
-        walker.stop.set()
+    async for chunk in walker.chunks():
+        yield chunk
 
 
 class _Run:

@@ -18,7 +18,18 @@ from .access_log import AccessLogMiddleware
 from .errors import install_error_handlers
 from .limits import LimitsMiddleware
 from .metrics import MetricsMiddleware, ServerMetrics
-from .routes import array, create, distinct, health, indexing, metadata, root, search, table
+from .routes import (
+    array,
+    bulk,
+    create,
+    distinct,
+    health,
+    indexing,
+    metadata,
+    root,
+    search,
+    table,
+)
 from .settings import ServerSettings, settings_from_environment
 
 logger = logging.getLogger("tiled.server")
@@ -74,7 +85,8 @@ def build_app(settings: ServerSettings) -> FastAPI:
     app.state.services = []  # list[Service]: run beside the server for its lifetime
     app.state.indexing = None  # an IndexingState when the server indexes a directory
     install_error_handlers(app)
-    for module in (root, health, metadata, create, search, array, table, distinct, indexing):
+    routers = (root, health, metadata, create, bulk, search, array, table, distinct, indexing)
+    for module in routers:
         app.include_router(module.router)
     # Outermost last: the access log and metrics also see what the limits refuse.
     app.add_middleware(LimitsMiddleware, settings=settings)

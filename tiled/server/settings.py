@@ -19,6 +19,7 @@ from ..catalog.database import DEFAULT_CONNECTION_BUDGET, PoolSettings
 DEFAULT_MAX_RESPONSE_BYTES = 300 * 1024**2
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024**2
 DEFAULT_READ_CONCURRENCY = 8
+DEFAULT_MAX_BULK_CHANGES = 5000  # changes in one POST /api/v1/bulk/register request
 DEFAULT_REQUEST_TIMEOUT = 60.0  # from the request to the start of the response
 DEFAULT_IDLE_TIMEOUT = 30.0  # a client that sends or reads nothing for this long is dropped
 
@@ -43,6 +44,7 @@ class ServerSettings:
     init: bool = False
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_bulk_changes: int = DEFAULT_MAX_BULK_CHANGES
     read_concurrency: int = DEFAULT_READ_CONCURRENCY
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
@@ -55,7 +57,13 @@ class ServerSettings:
         if not self.api_key:
             raise ValueError("The server needs an API key (pass --api-key or let one be generated)")
         object.__setattr__(self, "readable", tuple(Path(p).resolve() for p in self.readable))
-        for name in ("max_response_bytes", "max_request_bytes", "read_concurrency", "workers"):
+        for name in (
+            "max_response_bytes",
+            "max_request_bytes",
+            "max_bulk_changes",
+            "read_concurrency",
+            "workers",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("request_timeout", "idle_timeout"):

@@ -1,0 +1,184 @@
+"""How fast the sinks write: nodes/s and per-batch latency of CatalogSink (in-process) and
+HttpSink (a real server over HTTP), on SQLite and, when reachable, PostgreSQL.
+
+The entries are real: N small files (TIFF, CSV, HDF5, written by their libraries) in
+directories of 100, one entry per file. Each kind is inspected once by our adapters and
+the structure reused (inspection speed is not what this measures); stats are each file's
+own. Batches go through the sinks' apply, so the server's checks (path resolution, stat)
+and the search-index triggers are all included.
+
+    python3 benchmarks/bulk_write.py --nodes 1000 10000 [--batch 500] [--no-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from tiled.catalog import Catalog
+from tiled.catalog.database import initialize_database
+from tiled.catalog.records import AssetStat
+from tiled.registration.model import Change, NodeEntry, Put, Remove
+from tiled.registration.sinks import CatalogSink
+from tiled.testing import databases
+from tiled.testing.entries import (
+    container_entry,
+    file_entry,
+    write_csv,
+    write_hdf5,
+    write_tiff,
+)
+from tiled.testing.server import run_server
+
+KINDS = [
+    ("tiff", "image/tiff", write_tiff),
+    ("csv", "text/csv", write_csv),
+    ("h5", "application/x-hdf5", write_hdf5),
+]
+PER_DIRECTORY = 100
+
+
+def make_tree(root: Path, nodes: int) -> list[NodeEntry]:
+    """Write ``nodes`` files under ``root``; the entries, directories first."""
+    templates: dict[str, NodeEntry] = {}
+    entries: list[NodeEntry] = []
+    for i in range(nodes):
+        directory = f"d{i // PER_DIRECTORY:04d}"
+        if i % PER_DIRECTORY == 0:
+            (root / directory).mkdir()
+            entries.append(container_entry((directory,), {"directory": directory}))
+        ext, mimetype, write = KINDS[i % len(KINDS)]
+        path = write(root / directory / f"f{i:06d}.{ext}")
+        if ext not in templates:
+            templates[ext] = file_entry(("x",), [path], mimetype)
+        entry = copy.deepcopy(templates[ext])
+        entry.key_path = (directory, f"f{i:06d}")
+        entry.metadata = {**entry.metadata, "index": i, "name": path.name}
+        asset = entry.data_sources[0].assets[0]
+        asset.data_uri = path.resolve().as_uri()
+        info = path.stat()
+        entry.stats = {asset.data_uri: AssetStat(info.st_size, info.st_mtime_ns)}
+        entries.append(entry)
+    return entries
+
+
+async def write_all(sink, changes: list[Change], batch: int) -> tuple[float, list[float]]:
+    latencies = []
+    started = time.perf_counter()
+    for start in range(0, len(changes), batch):
+        t0 = time.perf_counter()
+        outcomes = await sink.apply(changes[start : start + batch])
+        latencies.append(time.perf_counter() - t0)
+        bad = [o for o in outcomes if not o.ok]
+        if bad:
+            raise RuntimeError(f"{len(bad)} refused, e.g. {bad[0]}")
+    return time.perf_counter() - started, latencies
+
+
+async def listing_seconds(sink) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    count = 0
+    async for _ in sink.registered():
+        count += 1
+    return time.perf_counter() - t0, count
+
+
+def report(label: str, n: int, elapsed: float, latencies: list[float]) -> None:
+    p50 = statistics.median(latencies) * 1000
+    worst = max(latencies) * 1000
+    print(
+        f"  {label:<28} {n / elapsed:>8,.0f} nodes/s   batch p50 {p50:7.1f} ms  max {worst:7.1f} ms"
+    )
+
+
+async def catalog_run(uri: str, root: Path, entries: list[NodeEntry], batch: int) -> None:
+    catalog = await Catalog.connect(uri)
+    try:
+        sink = CatalogSink(catalog, (), readable=[root])
+        n = len(entries)
+        elapsed, latencies = await write_all(sink, [Put(e) for e in entries], batch)
+        report("CatalogSink create", n, elapsed, latencies)
+        seconds, count = await listing_seconds(sink)
+        print(f"  {'registered() listing':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)")
+        elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
+        report("CatalogSink replace", n, elapsed, latencies)
+        removes: list[Change] = [Remove(e.key_path) for e in entries if len(e.key_path) == 2]
+        elapsed, latencies = await write_all(sink, removes, batch)
+        report("CatalogSink remove (leaves)", len(removes), elapsed, latencies)
+    finally:
+        await catalog.close()
+
+
+async def http_run(url: str, entries: list[NodeEntry], batch: int) -> None:
+    from tiled.registration.sinks import HttpSink
+
+    sink = HttpSink(url, "secret", batch_limit=batch)
+    try:
+        elapsed, latencies = await write_all(sink, [Put(e) for e in entries], batch)
+        report("HttpSink create", len(entries), elapsed, latencies)
+        seconds, count = await listing_seconds(sink)
+        print(f"  {'registered() over HTTP':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)")
+        elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
+        report("HttpSink replace", len(entries), elapsed, latencies)
+    finally:
+        await sink.close()
+
+
+def fresh_uris(work: Path, use_postgres: bool):
+    async def sqlite(name: str) -> str:
+        uri = str(work / f"{name}.db")
+        await initialize_database(uri)
+        return uri
+
+    yield "sqlite", lambda name: asyncio.run(sqlite(name)), None
+    if use_postgres and databases.postgres_reachable():
+        template = databases.create_template()
+        try:
+            yield "postgresql", None, template
+        finally:
+            databases.drop_database(template)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-http", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for n in args.nodes:
+            root = work / f"tree{n}"
+            root.mkdir()
+            t0 = time.perf_counter()
+            entries = make_tree(root, n)
+            print(f"{n:,} files ({len(entries):,} entries) written in {time.perf_counter() - t0:.1f} s")
+            for name, make_sqlite, template in fresh_uris(work, not args.no_postgres):
+                print(f" {name}, batch {args.batch}:")
+                for use in ("catalog", "http"):
+                    if use == "http" and args.no_http:
+                        continue
+                    if make_sqlite is not None:
+                        uri = make_sqlite(f"{use}{n}")
+                        _run(use, uri, root, entries, args.batch)
+                    else:
+                        with databases.fresh_database(template) as uri:
+                            _run(use, uri, root, entries, args.batch)
+
+
+def _run(use: str, uri: str, root: Path, entries: list[NodeEntry], batch: int) -> None:
+    if use == "catalog":
+        asyncio.run(catalog_run(uri, root, entries, batch))
+        return
+    with run_server(uri, readable=[root], api_key="secret", init=False) as url:
+        asyncio.run(http_run(url, entries, batch))
+
+
+if __name__ == "__main__":
+    main()
