@@ -32,6 +32,19 @@ def register(
     ),
     prefix: str = typer.Option("/", "--prefix", help="Register under this path on the server"),
     watch: bool = typer.Option(False, "--watch", "-w", help="Keep registering changes"),
+    poll: float | None = typer.Option(
+        None, "--poll", min=0.1,
+        help="With --watch: poll every SECONDS (stat only) instead of inotify events, "
+        "for network file systems",
+    ),
+    settle: float = typer.Option(
+        2.0, "--settle", min=0,
+        help="With --watch: register a file once unchanged for SECONDS and readable",
+    ),
+    reconcile: float = typer.Option(
+        600.0, "--reconcile", min=0,
+        help="With --watch: compare the whole tree (stat only) every SECONDS, 0 = never",
+    ),
     concurrency: int = typer.Option(
         DEFAULT_CONCURRENCY, "--concurrency", min=1, help="Worker processes reading headers"
     ),
@@ -55,7 +68,7 @@ def register(
 ) -> None:
     """Register the files of DIRECTORY with the server at URI (incremental, batched)."""
     from ..server.indexing import WATCH_UNAVAILABLE, watcher_available
-    from .serve import load_adapters
+    from .serve import load_adapters, watch_options
 
     _configure_logging(verbose)
     load_adapters(adapter)
@@ -72,10 +85,22 @@ def register(
         walker=walker,
         mimetype_hook=mimetype_hook,
     )
+    watching = watch_options(watch, poll, settle, reconcile)
     prefix_path = tuple(part for part in prefix.split("/") if part)
-    code = asyncio.run(
-        _register(uri.rstrip("/"), api_key, prefix_path, directory.resolve(), options, concurrency)
-    )
+    try:
+        code = asyncio.run(
+            _register(
+                uri.rstrip("/"),
+                api_key,
+                prefix_path,
+                directory.resolve(),
+                options,
+                concurrency,
+                watching,
+            )
+        )
+    except KeyboardInterrupt:  # the way to stop --watch
+        code = 0
     raise typer.Exit(code)
 
 
@@ -96,6 +121,7 @@ async def _register(
     directory: Path,
     options: object,
     concurrency: int,
+    watching: Any = False,
 ) -> int:
     import httpx
 
@@ -110,6 +136,9 @@ async def _register(
     inspector = Inspector(concurrency)
     shown = asyncio.create_task(show_progress(state))
     try:
+        if watching:
+            await _watch(directory, sink, options, inspector, state, watching, uri, prefix)
+            return 0
         summary = await synchronise(directory, sink, options, inspector=inspector, state=state)
     except (httpx.TransportError, OSError) as err:
         print(f"Error: could not reach the server at {uri}: {err}", file=sys.stderr)
@@ -125,6 +154,28 @@ async def _register(
         await _finish(shown, inspector, sink)
     _print_summary(summary, uri, prefix)
     return EXIT_REFUSED if summary.refused else 0
+
+
+async def _watch(
+    directory: Path,
+    sink: Any,
+    options: Any,
+    inspector: Any,
+    state: Any,
+    watching: Any,
+    uri: str,
+    prefix: tuple[str, ...],
+) -> None:
+    """The initial sync (watches set up first, so nothing written meanwhile is lost),
+    its summary, then changes as they come, until interrupted."""
+    from ..registration.watch import Watcher
+
+    logging.getLogger("tiled.registration.watch").setLevel(logging.INFO)
+    watcher = Watcher(
+        directory, sink, options, inspector=inspector, state=state, watch=watching
+    )
+    watcher.synced = lambda summary: _print_summary(summary, uri, prefix)
+    await watcher.run(initial_sync=True)
 
 
 async def _finish(shown: asyncio.Task[None], inspector: Any, sink: Any) -> None:

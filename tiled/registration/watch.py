@@ -42,7 +42,7 @@ from .watch_sources import ChangeSource, next_batch_or_fallback, open_source
 
 if TYPE_CHECKING:
     from .plan import DirectoryPlan, PlanOptions
-    from .sync import SupportsInspect
+    from .sync import Summary, SupportsInspect
 
 __all__ = ["WatchOptions", "Watcher", "watch_directory"]
 
@@ -96,6 +96,7 @@ class Watcher:
         self._wake = asyncio.Event()
         self.source: ChangeSource | None = None
         self.ready = asyncio.Event()  # set once the initial pass is done
+        self.synced: Callable[[Summary], None] | None = None  # told the initial sync's summary
 
     # -- running ------------------------------------------------------------------------
 
@@ -111,9 +112,11 @@ class Watcher:
             if initial_sync:
                 from .sync import synchronise
 
-                await synchronise(
+                summary = await synchronise(
                     self.root, self.sink, self.options, inspector=self.inspector, state=self.state
                 )
+                if self.synced is not None:
+                    self.synced(summary)
             await self._prime()
             self.ready.set()
             while True:
