@@ -16,8 +16,10 @@ from typing import Any
 
 import typer
 
+from ..registration.model import Put
 from ..registration.sync import Summary
 from .indexing import DEFAULT_CONCURRENCY, plan_options
+from .progress import show_progress
 
 API_KEY_ENV = "TILED_API_KEY"
 EXIT_REFUSED = 1
@@ -97,43 +99,66 @@ async def _register(
     options: object,
     concurrency: int,
 ) -> int:
-    import httpx
-
     from ..registration.inspect import Inspector
-    from ..registration.sinks import HttpSink
+    from ..registration.sinks.http import HttpSink, SinkAuthenticationError, SinkError
     from ..registration.state import IndexingState
     from ..registration.sync import synchronise
-    from .progress import show_progress
 
     state = IndexingState(str(directory))
     sink = HttpSink(uri, api_key, prefix)
     inspector = Inspector(concurrency)
-    shown = asyncio.create_task(show_progress(state))
+    shown: asyncio.Task[None] | None = None
     try:
-        summary = await synchronise(directory, sink, options, inspector=inspector, state=state)
-    except (httpx.TransportError, OSError) as err:
+        await _ensure_prefix(uri, api_key, prefix)
+        shown = asyncio.create_task(show_progress(state))
+        summary = await synchronise(directory, sink, options, inspector=inspector, state=state)  # type: ignore[arg-type]
+    except SinkAuthenticationError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+    except SinkError as err:
         print(f"Error: could not reach the server at {uri}: {err}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except httpx.HTTPStatusError as err:
-        print(
-            f"Error: the server at {uri} answered {err.response.status_code}: "
-            f"{_detail(err.response)}",
-            file=sys.stderr,
-        )
-        return EXIT_UNREACHABLE
+    except PrefixError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return EXIT_REFUSED
     finally:
         await _finish(shown, inspector, sink)
     _print_summary(summary, uri, prefix)
     return EXIT_REFUSED if summary.refused else 0
 
 
-async def _finish(shown: asyncio.Task[None], inspector: Any, sink: Any) -> None:
+class PrefixError(Exception):
+    """The --prefix path cannot be created on the server."""
+
+
+async def _ensure_prefix(uri: str, api_key: str | None, prefix: tuple[str, ...]) -> None:
+    """Create the containers of ``--prefix`` that the server lacks (a 409 means it has
+    the node already; whether it is a container the listing then tells)."""
+    from ..registration.sinks.http import HttpSink
+    from ..registration.sync import container_entry
+
+    if not prefix:
+        return
+    root = HttpSink(uri, api_key, ())
+    try:
+        for depth in range(1, len(prefix) + 1):
+            (outcome,) = await root.apply([Put(container_entry(prefix[:depth]))])
+            if not outcome.ok and outcome.status != 409:
+                raise PrefixError(
+                    f"Cannot create the prefix /{'/'.join(prefix[:depth])}: {outcome.message}"
+                )
+    finally:
+        await root.close()
+
+
+async def _finish(shown: asyncio.Task[None] | None, inspector: Any, sink: Any) -> None:
     from ..server.indexing import _close
 
-    try:
-        await asyncio.wait_for(shown, timeout=2)
-    except (TimeoutError, asyncio.CancelledError):
-        shown.cancel()
+    if shown is not None:
+        try:
+            await asyncio.wait_for(shown, timeout=2)
+        except (TimeoutError, asyncio.CancelledError):
+            shown.cancel()
     await _close(inspector)
     await sink.close()
 
