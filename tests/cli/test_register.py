@@ -12,7 +12,7 @@ import numpy
 import pytest
 
 from tiled.testing.server import free_port, run_server
-from tiled.testing.trees import write_csv, write_every_format, write_npy
+from tiled.testing.trees import write_csv, write_indexing_tree, write_npy
 
 pytestmark = pytest.mark.serial
 
@@ -53,7 +53,7 @@ def structure(url: str, path: str) -> dict:
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    write_every_format(root)
+    write_indexing_tree(root)
     return root
 
 
@@ -61,16 +61,16 @@ def test_register_twice_then_changes(sqlite_uri, data):
     with run_server(sqlite_uri, readable=[data.parent]) as url:
         first = register(url, "--api-key", KEY, str(data))
         assert first.returncode == 0, first.stderr
-        assert "Registered 17, replaced 0, unchanged 0, removed 0" in first.stderr
-        assert "14 inspected" in first.stderr
+        assert "Registered 18, replaced 0, unchanged 0, removed 0" in first.stderr
+        assert "16 inspected" in first.stderr
         assert "hidden: 1" in first.stderr
         assert "unrecognised: 1" in first.stderr
         assert "table" in keys(url)
-        assert keys(url, "frames") == ["scan_", "stack"]
+        assert keys(url, "nested") == ["deeper"]
 
         second = register(url, "--api-key", KEY, str(data))
         assert second.returncode == 0, second.stderr
-        assert "Registered 0, replaced 0, unchanged 14, removed 0" in second.stderr
+        assert "Registered 0, replaced 0, unchanged 16, removed 0" in second.stderr
         assert "(0 inspected" in second.stderr
 
         numpy.save(data / "array.npy", numpy.zeros((2, 2, 2)))
@@ -78,7 +78,7 @@ def test_register_twice_then_changes(sqlite_uri, data):
         write_npy(data / "nested" / "fresh.npy", 0)
         third = register(url, "--api-key", KEY, str(data))
         assert third.returncode == 0, third.stderr
-        assert "Registered 1, replaced 1, unchanged 12, removed 1" in third.stderr
+        assert "Registered 1, replaced 1, unchanged 14, removed 1" in third.stderr
         assert structure(url, "array")["shape"] == [2, 2, 2]
         assert "table" not in keys(url)
         assert "fresh" in keys(url, "nested")
@@ -99,7 +99,7 @@ def test_refusals_are_printed_and_exit_non_zero(sqlite_uri, data, tmp_path):
         result = register(url, "--api-key", KEY, str(data))
     assert result.returncode == 1
     assert "Refused table" in result.stderr
-    assert "Refused frames/scan_" in result.stderr
+    assert "Refused scan_" in result.stderr
 
 
 def test_wrong_key_is_an_error(sqlite_uri, data):
@@ -137,4 +137,4 @@ def test_official_command_line(sqlite_uri, data):
         options = ["--keep-ext", "--include-ext", ".csv", "--verbose", "--concurrency", "1"]
         result = register(url, "--api-key", KEY, str(data), "--prefix", "/csv", *options)
         assert result.returncode == 0, result.stderr
-        assert sorted(keys(url, "csv")) == ["frames", "nested", "table.csv"]
+        assert sorted(keys(url, "csv")) == ["nested", "table.csv"]

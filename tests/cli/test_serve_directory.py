@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tiled.testing.server import free_port
-from tiled.testing.trees import write_csv, write_every_format, write_npy
+from tiled.testing.trees import write_csv, write_indexing_tree, write_npy
 
 pytestmark = pytest.mark.serial
 
@@ -123,7 +123,7 @@ def keys(server: Server, path: str = "") -> list[str]:
 
 def test_answers_before_the_walk_ends(tmp_path):
     data = tmp_path / "data"
-    write_every_format(data / "early")
+    write_indexing_tree(data / "early")
     (data / "late").mkdir(parents=True)
     write_csv(data / "late" / "last.csv", 0)
     (tmp_path / "holding_walker.py").write_text(HOLDING_WALKER)
@@ -190,18 +190,18 @@ def test_generated_key_is_printed(tmp_path):
 
 def test_catalog_file_makes_the_next_start_a_quick_resync(tmp_path):
     data = tmp_path / "data"
-    write_every_format(data)
+    write_indexing_tree(data)
     catalog = tmp_path / "kept.db"
     with serve_directory("--api-key", KEY, "--catalog", str(catalog), str(data)) as server:
         first = wait_indexed(server)
-    assert first["inspected"] == 14
+    assert first["inspected"] == 16
     assert catalog.exists()
     write_npy(data / "added.npy", 1)
     with serve_directory("--api-key", KEY, "--catalog", str(catalog), str(data)) as server:
         second = wait_indexed(server)
         assert "added" in keys(server)
     assert second["inspected"] == 1  # only the new file was opened
-    assert second["unchanged"] == 14
+    assert second["unchanged"] == 16
     assert second["registered"] == 1
 
 

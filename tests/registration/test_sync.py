@@ -23,7 +23,7 @@ from tiled.registration.sinks import CatalogSink
 from tiled.registration.state import IndexingState
 from tiled.registration.sync import load_registered, resync_directory, synchronise
 from tiled.server.indexing import _close
-from tiled.testing.trees import write_csv, write_every_format, write_h5, write_npy, write_tiff
+from tiled.testing.trees import write_csv, write_h5, write_indexing_tree, write_npy, write_tiff
 
 
 async def _sync(uri: str, root: Path, *, state: IndexingState | None = None, batch_size=500):
@@ -72,34 +72,35 @@ def exists(uri: str, *path: str) -> bool:
 
 def test_every_format_is_indexed(catalog_uri, tmp_path):
     root = tmp_path / "data"
-    expected = write_every_format(root)
+    expected = write_indexing_tree(root)
     state = IndexingState(str(root))
     summary = sync(catalog_uri, root, state=state)
     assert summary.ok, summary.refused
-    for key, family in expected.items():
-        assert lookup(catalog_uri, key).structure_family.value == family, key
-    assert lookup(catalog_uri, "frames", "scan_").structure_family.value == "array"
-    assert lookup(catalog_uri, "frames", "stack").structure_family.value == "array"
+    for key, node in expected.items():
+        record = lookup(catalog_uri, key)
+        assert record.structure_family.value == node.family, key
+        assert len(record.data_sources[0].assets) == node.assets, key
+        assert record.data_sources[0].mimetype == node.mimetype, key
     assert lookup(catalog_uri, "nested", "deeper", "inner").structure_family.value == "table"
-    # 11 files + 2 sequences + inner.csv are data nodes; frames, nested, deeper containers.
-    assert summary.inspected == 14
-    assert summary.registered == 17
+    # 15 nodes of every format and inner.csv are data nodes; nested, deeper containers.
+    assert summary.inspected == 16
+    assert summary.registered == 18
     assert summary.skipped == {"hidden": 1, "unrecognised": 1}
     assert state.done
     assert state.phase == "idle"
     snapshot = json.loads(json.dumps(state.snapshot()))
-    assert snapshot["nodes_indexed"] == 17
+    assert snapshot["nodes_indexed"] == 18
     assert snapshot["skipped"] == {"hidden": 1, "unrecognised": 1}
     assert any(s["path"].endswith("notes.txt") for s in snapshot["latest_skipped"])
 
 
 def test_second_run_changes_nothing_and_opens_nothing(sqlite_uri, tmp_path):
     root = tmp_path / "data"
-    write_every_format(root)
+    write_indexing_tree(root)
     first = sync(sqlite_uri, root)
     second = sync(sqlite_uri, root)
     assert (second.registered, second.replaced, second.removed, second.inspected) == (0, 0, 0, 0)
-    assert second.unchanged == first.inspected == 14
+    assert second.unchanged == first.inspected == 16
 
 
 def test_unchanged_stat_means_never_reopened(sqlite_uri, tmp_path):

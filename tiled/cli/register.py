@@ -16,8 +16,10 @@ from typing import Any
 
 import typer
 
+from ..registration.model import Put
 from ..registration.sync import Summary
 from .indexing import DEFAULT_CONCURRENCY, plan_options
+from .progress import show_progress
 
 API_KEY_ENV = "TILED_API_KEY"
 EXIT_REFUSED = 1
@@ -33,16 +35,22 @@ def register(
     prefix: str = typer.Option("/", "--prefix", help="Register under this path on the server"),
     watch: bool = typer.Option(False, "--watch", "-w", help="Keep registering changes"),
     poll: float | None = typer.Option(
-        None, "--poll", min=0.1,
+        None,
+        "--poll",
+        min=0.1,
         help="With --watch: poll every SECONDS (stat only) instead of inotify events, "
         "for network file systems",
     ),
     settle: float = typer.Option(
-        2.0, "--settle", min=0,
+        2.0,
+        "--settle",
+        min=0,
         help="With --watch: register a file once unchanged for SECONDS and readable",
     ),
     reconcile: float = typer.Option(
-        600.0, "--reconcile", min=0,
+        600.0,
+        "--reconcile",
+        min=0,
         help="With --watch: compare the whole tree (stat only) every SECONDS, 0 = never",
     ),
     concurrency: int = typer.Option(
@@ -123,33 +131,31 @@ async def _register(
     concurrency: int,
     watching: Any = False,
 ) -> int:
-    import httpx
-
     from ..registration.inspect import Inspector
-    from ..registration.sinks import HttpSink
+    from ..registration.sinks.http import HttpSink, SinkAuthenticationError, SinkError
     from ..registration.state import IndexingState
     from ..registration.sync import synchronise
-    from .progress import show_progress
 
     state = IndexingState(str(directory))
     sink = HttpSink(uri, api_key, prefix)
     inspector = Inspector(concurrency)
-    shown = asyncio.create_task(show_progress(state))
+    shown: asyncio.Task[None] | None = None
     try:
+        await _ensure_prefix(uri, api_key, prefix)
+        shown = asyncio.create_task(show_progress(state))
         if watching:
             await _watch(directory, sink, options, inspector, state, watching, uri, prefix)
             return 0
-        summary = await synchronise(directory, sink, options, inspector=inspector, state=state)
-    except (httpx.TransportError, OSError) as err:
+        summary = await synchronise(directory, sink, options, inspector=inspector, state=state)  # type: ignore[arg-type]
+    except SinkAuthenticationError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+    except SinkError as err:
         print(f"Error: could not reach the server at {uri}: {err}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except httpx.HTTPStatusError as err:
-        print(
-            f"Error: the server at {uri} answered {err.response.status_code}: "
-            f"{_detail(err.response)}",
-            file=sys.stderr,
-        )
-        return EXIT_UNREACHABLE
+    except PrefixError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return EXIT_REFUSED
     finally:
         await _finish(shown, inspector, sink)
     _print_summary(summary, uri, prefix)
@@ -171,20 +177,43 @@ async def _watch(
     from ..registration.watch import Watcher
 
     logging.getLogger("tiled.registration.watch").setLevel(logging.INFO)
-    watcher = Watcher(
-        directory, sink, options, inspector=inspector, state=state, watch=watching
-    )
+    watcher = Watcher(directory, sink, options, inspector=inspector, state=state, watch=watching)
     watcher.synced = lambda summary: _print_summary(summary, uri, prefix)
     await watcher.run(initial_sync=True)
 
 
-async def _finish(shown: asyncio.Task[None], inspector: Any, sink: Any) -> None:
+class PrefixError(Exception):
+    """The --prefix path cannot be created on the server."""
+
+
+async def _ensure_prefix(uri: str, api_key: str | None, prefix: tuple[str, ...]) -> None:
+    """Create the containers of ``--prefix`` that the server lacks (a 409 means it has
+    the node already; whether it is a container the listing then tells)."""
+    from ..registration.sinks.http import HttpSink
+    from ..registration.sync import container_entry
+
+    if not prefix:
+        return
+    root = HttpSink(uri, api_key, ())
+    try:
+        for depth in range(1, len(prefix) + 1):
+            (outcome,) = await root.apply([Put(container_entry(prefix[:depth]))])
+            if not outcome.ok and outcome.status != 409:
+                raise PrefixError(
+                    f"Cannot create the prefix /{'/'.join(prefix[:depth])}: {outcome.message}"
+                )
+    finally:
+        await root.close()
+
+
+async def _finish(shown: asyncio.Task[None] | None, inspector: Any, sink: Any) -> None:
     from ..server.indexing import _close
 
-    try:
-        await asyncio.wait_for(shown, timeout=2)
-    except (TimeoutError, asyncio.CancelledError):
-        shown.cancel()
+    if shown is not None:
+        try:
+            await asyncio.wait_for(shown, timeout=2)
+        except (TimeoutError, asyncio.CancelledError):
+            shown.cancel()
     await _close(inspector)
     await sink.close()
 
