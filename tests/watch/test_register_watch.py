@@ -10,13 +10,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
 import numpy
 import pytest
 
 from tiled.testing.server import run_server
 
-from .harness import DEADLINE, HEADERS, KEY, WORKTREE, Server
+from .harness import DEADLINE, KEY, WORKTREE, Server
 
 pytestmark = [pytest.mark.serial, pytest.mark.slow]
 
@@ -37,17 +36,6 @@ def test_register_watch_follows_additions_changes_and_removals(sqlite_uri, tmp_p
     with run_server(sqlite_uri, readable=[tmp_path], api_key=KEY) as url:
         argv = [sys.executable, "-m", "tiled.cli.main", "register", "--watch", url, str(data)]
         argv += ["--api-key", KEY, "--settle", "1", "--prefix", "/mirror"]
-        httpx.post(
-            f"{url}/api/v1/metadata/",
-            headers=HEADERS,
-            json={
-                "structure_family": "container",
-                "metadata": {},
-                "specs": [],
-                "data_sources": [],
-                "id": "mirror",
-            },
-        ).raise_for_status()
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 argv,
