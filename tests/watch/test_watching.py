@@ -133,6 +133,7 @@ def test_deletes_renames_directories_and_a_growing_sequence(tmp_path):
 
     with watching(data, "--settle", "1") as server:
         server.wait_indexed()
+        assert "for file system events (inotify)" in server.output()
         server.wait_for("the initial tree", lambda: {"raw"} <= server.keys())
         assert server.keys() == {"keep", "doomed", "before", "gone", "raw"}
         with unrelated_stay(server, {"keep"}) as other:
@@ -183,7 +184,7 @@ def test_polling_mode(tmp_path):
     with watching(data, "--poll", "0.5", "--settle", "1") as server:
         server.wait_indexed()
         server.wait_for("the first file", lambda: server.keys() == {"first"})
-        assert "polling" in server.output()
+        assert "Watch: polling" in server.output()
         numpy.save(data / "second.npy", numpy.arange(3))
         (data / "sub").mkdir()
         numpy.save(data / "sub" / "third.npy", numpy.arange(3))
