@@ -286,8 +286,6 @@ def serve_directory(
     from .progress import show_progress
 
     configure_logging(verbose, log_format)
-    if watch:  # how it watches, and its reconciliations, are worth a line each
-        logging.getLogger("tiled.registration.watch").setLevel(logging.INFO)
     load_adapters(adapter)
     if not directory.is_dir():
         raise typer.BadParameter(f"{directory}: not a directory", param_hint="DIRECTORY")
