@@ -199,7 +199,7 @@ class Watcher:
         started = time.monotonic()
         dirty = await asyncio.to_thread(self._differing_directories)
         logger.info(
-            "Watch: reconciled %s in %.1f s (%d directories differ)",
+            "Watch: reconciled %s in %.2f s (%d directories differ)",
             self.root,
             time.monotonic() - started,
             len(dirty),
