@@ -249,3 +249,26 @@ def test_files_created_during_the_initial_walk_are_not_lost(tmp_path):
                 and server.keys("fresh") == {"c"}
             ),
         )
+
+
+def test_an_hdf5_file_open_for_writing_waits_until_closed(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    with watching(data, "--settle", "1") as server:
+        server.wait_indexed()
+        with h5py.File(data / "held.h5", "w") as f:
+            f["first"] = numpy.arange(5.0)
+            f.flush()
+            # Quiet for longer than the settle window, but still open: not registered.
+            # A file written after it, in the same directory, shows the window passed.
+            numpy.save(data / "after.npy", numpy.arange(3))
+            server.wait_for("the file written later", lambda: {"after"} <= server.keys())
+            server.wait_for(
+                "the watcher to find it open",
+                lambda: "held.h5: open for writing (a writer holds its lock)" in server.output(),
+            )
+            assert server.metadata("held") is None
+            f["second"] = numpy.arange(3.0)
+        server.wait_for("the closed file", lambda: server.metadata("held") is not None)
+        assert server.keys("held") == {"first", "second"}
+

@@ -27,6 +27,7 @@ class Verdict:
     status: Status
     at: float = 0.0
     reason: str = ""
+    attempts: int = 0  # failed attempts so far, for this signature
 
 
 @dataclass
@@ -112,8 +113,8 @@ class SettleTracker:
 
     def _verdict(self, item: _Candidate, now: float) -> Verdict:
         if item.given_up:
-            return Verdict("given-up", reason=item.reason)
+            return Verdict("given-up", reason=item.reason, attempts=item.attempts)
         ready_at = max(item.quiet_since + self.settle, item.retry_at)
         if now >= ready_at:
-            return Verdict("ready", reason=item.reason)
-        return Verdict("wait", at=ready_at, reason=item.reason)
+            return Verdict("ready", reason=item.reason, attempts=item.attempts)
+        return Verdict("wait", at=ready_at, reason=item.reason, attempts=item.attempts)

@@ -361,7 +361,8 @@ class Watcher:
         )
         if verdict.status == "wait":
             self._schedule(directory, verdict.at)
-            logger.debug("Watch: %s not yet (%s)", planned.key_path, skipped.detail)
+            log = logger.info if verdict.attempts == 1 else logger.debug
+            log("Watch: not registering %s yet: %s", skipped.path, skipped.detail)
             return None
         if skipped.reason == "incomplete":
             result = await asyncio.to_thread(inspect_planned, planned, check_complete=False)
