@@ -1,5 +1,5 @@
 """How fast the sinks write: nodes/s and per-batch latency of CatalogSink (in-process) and
-HttpSink (a real server over HTTP), on SQLite and, when reachable, PostgreSQL.
+HttpSink (a real server, in its own process, over HTTP), on SQLite and, when reachable, PostgreSQL.
 
 The entries are real: N small files (TIFF, CSV, HDF5, written by their libraries) in
 directories of 100, one entry per file. Each kind is inspected once by our adapters and
@@ -33,7 +33,7 @@ from tiled.testing.entries import (
     write_hdf5,
     write_tiff,
 )
-from tiled.testing.server import run_server
+from tiled.testing.processes import serve_catalog_process
 
 KINDS = [
     ("tiff", "image/tiff", write_tiff),
@@ -104,7 +104,9 @@ async def catalog_run(uri: str, root: Path, entries: list[NodeEntry], batch: int
         elapsed, latencies = await write_all(sink, [Put(e) for e in entries], batch)
         report("CatalogSink create", n, elapsed, latencies)
         seconds, count = await listing_seconds(sink)
-        print(f"  {'registered() listing':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)")
+        print(
+            f"  {'registered() listing':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)"
+        )
         elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
         report("CatalogSink replace", n, elapsed, latencies)
         removes: list[Change] = [Remove(e.key_path) for e in entries if len(e.key_path) == 2]
@@ -122,7 +124,9 @@ async def http_run(url: str, entries: list[NodeEntry], batch: int) -> None:
         elapsed, latencies = await write_all(sink, [Put(e) for e in entries], batch)
         report("HttpSink create", len(entries), elapsed, latencies)
         seconds, count = await listing_seconds(sink)
-        print(f"  {'registered() over HTTP':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)")
+        print(
+            f"  {'registered() over HTTP':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)"
+        )
         elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
         report("HttpSink replace", len(entries), elapsed, latencies)
     finally:
@@ -158,7 +162,9 @@ def main() -> None:
             root.mkdir()
             t0 = time.perf_counter()
             entries = make_tree(root, n)
-            print(f"{n:,} files ({len(entries):,} entries) written in {time.perf_counter() - t0:.1f} s")
+            print(
+                f"{n:,} files ({len(entries):,} entries) written in {time.perf_counter() - t0:.1f} s"
+            )
             for name, make_sqlite, template in fresh_uris(work, not args.no_postgres):
                 print(f" {name}, batch {args.batch}:")
                 for use in ("catalog", "http"):
@@ -176,8 +182,11 @@ def _run(use: str, uri: str, root: Path, entries: list[NodeEntry], batch: int) -
     if use == "catalog":
         asyncio.run(catalog_run(uri, root, entries, batch))
         return
-    with run_server(uri, readable=[root], api_key="secret", init=False) as url:
-        asyncio.run(http_run(url, entries, batch))
+    # The server in its own process, as `tiled register` meets it: client and server
+    # do not share one interpreter's GIL.
+    args = [uri, "-r", str(root), "--api-key", "secret"]
+    with serve_catalog_process(args) as server:
+        asyncio.run(http_run(server.url, entries, batch))
 
 
 if __name__ == "__main__":

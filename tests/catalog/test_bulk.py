@@ -224,3 +224,20 @@ def test_registered_under_pages_through_many_nodes(catalog_uri, files):
         assert len(everything) == 32
 
     run(catalog_uri, body)
+
+
+def test_replace_with_unchanged_metadata_keeps_the_index(catalog_uri, files):
+    async def body(catalog):
+        entry = file_entry(("k",), [files["t1"]], "image/tiff", metadata={"sample": "Ni"})
+        await catalog.apply(("top",), [Put(entry)])
+        before = await catalog.lookup(("top", "k"))
+        again = file_entry(("k",), [files["t2"]], "image/tiff", metadata={"sample": "Ni"})
+        assert (await catalog.apply(("top",), [Put(again, replace=True)]))[0].ok
+        after = await catalog.lookup(("top", "k"))
+        assert after.time_updated >= before.time_updated
+        assert after.data_sources[0].assets[0].data_uri.endswith("t2.tiff")
+        found = await catalog.search(("top",), queries=[Eq("sample", "Ni")])
+        assert [r.key for r in found] == ["k"]
+        assert await catalog.count(("top",), queries=[FullText("ni")]) == 1
+
+    run(catalog_uri, body)
