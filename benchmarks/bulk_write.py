@@ -133,6 +133,54 @@ async def http_run(url: str, entries: list[NodeEntry], batch: int) -> None:
         await sink.close()
 
 
+def listing_benchmark(uri: str, root: Path, nodes: int, batch: int) -> None:
+    """``registered()`` over a catalog of ``nodes`` nodes (the catalog alone, then HTTP).
+
+    The nodes are written through Catalog.apply with one real file's entry copied under
+    distinct asset URIs (the catalog does not open files), so that building a 100,000-node
+    catalog does not need 100,000 files.
+    """
+    template = file_entry(("x",), [write_tiff(root / "template.tiff")], "image/tiff")
+
+    async def fill_and_list() -> None:
+        catalog = await Catalog.connect(uri)
+        try:
+            changes: list[Change] = []
+            for i in range(nodes):
+                directory = f"d{i // 1000:04d}"
+                if i % 1000 == 0:
+                    changes.append(Put(container_entry((directory,))))
+                entry = copy.deepcopy(template)
+                entry.key_path = (directory, f"f{i:07d}")
+                asset = entry.data_sources[0].assets[0]
+                asset.data_uri = f"{asset.data_uri}.{i}"
+                entry.stats = {asset.data_uri: AssetStat(1000 + i, 1_700_000_000_000_000_000 + i)}
+                changes.append(Put(entry))
+            t0 = time.perf_counter()
+            for start in range(0, len(changes), batch):
+                await catalog.apply((), changes[start : start + batch])
+            print(f"  filled {len(changes):,} nodes in {time.perf_counter() - t0:.1f} s")
+            seconds, count = await listing_seconds(CatalogSink(catalog))
+            print(f"  {'registered() in-process':<28} {count:,} nodes in {seconds:.2f} s")
+        finally:
+            await catalog.close()
+
+    asyncio.run(fill_and_list())
+    from tiled.registration.sinks import HttpSink
+
+    with serve_catalog_process([uri, "-r", str(root), "--api-key", "secret"]) as server:
+
+        async def over_http() -> None:
+            sink = HttpSink(server.url, "secret")
+            try:
+                seconds, count = await listing_seconds(sink)
+                print(f"  {'registered() over HTTP':<28} {count:,} nodes in {seconds:.2f} s")
+            finally:
+                await sink.close()
+
+        asyncio.run(over_http())
+
+
 def fresh_uris(work: Path, use_postgres: bool):
     async def sqlite(name: str) -> str:
         uri = str(work / f"{name}.db")
@@ -150,13 +198,24 @@ def fresh_uris(work: Path, use_postgres: bool):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--nodes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--listing", type=int, default=0, help="also list a catalog of N nodes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.listing:
+            (work / "listing").mkdir()
+            for name, make_sqlite, template in fresh_uris(work, not args.no_postgres):
+                print(f"listing {args.listing:,} nodes, {name}:")
+                if make_sqlite is not None:
+                    uri = make_sqlite("listing")
+                    listing_benchmark(uri, work / "listing", args.listing, args.batch)
+                else:
+                    with databases.fresh_database(template) as uri:
+                        listing_benchmark(uri, work / "listing", args.listing, args.batch)
         for n in args.nodes:
             root = work / f"tree{n}"
             root.mkdir()
