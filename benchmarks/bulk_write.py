@@ -105,7 +105,8 @@ async def catalog_run(uri: str, root: Path, entries: list[NodeEntry], batch: int
         report("CatalogSink create", n, elapsed, latencies)
         seconds, count = await listing_seconds(sink)
         print(
-            f"  {'registered() listing':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)"
+            f"  {'registered() listing':<28} {count / seconds:>8,.0f} nodes/s   "
+            f"({count:,} in {seconds:.2f} s)"
         )
         elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
         report("CatalogSink replace", n, elapsed, latencies)
@@ -125,7 +126,8 @@ async def http_run(url: str, entries: list[NodeEntry], batch: int) -> None:
         report("HttpSink create", len(entries), elapsed, latencies)
         seconds, count = await listing_seconds(sink)
         print(
-            f"  {'registered() over HTTP':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)"
+            f"  {'registered() over HTTP':<28} {count / seconds:>8,.0f} nodes/s   "
+            f"({count:,} in {seconds:.2f} s)"
         )
         elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
         report("HttpSink replace", len(entries), elapsed, latencies)
@@ -222,7 +224,8 @@ def main() -> None:
             t0 = time.perf_counter()
             entries = make_tree(root, n)
             print(
-                f"{n:,} files ({len(entries):,} entries) written in {time.perf_counter() - t0:.1f} s"
+                f"{n:,} files ({len(entries):,} entries) "
+                f"written in {time.perf_counter() - t0:.1f} s"
             )
             for name, make_sqlite, template in fresh_uris(work, not args.no_postgres):
                 print(f" {name}, batch {args.batch}:")

@@ -241,3 +241,28 @@ def test_replace_with_unchanged_metadata_keeps_the_index(catalog_uri, files):
         assert await catalog.count(("top",), queries=[FullText("ni")]) == 1
 
     run(catalog_uri, body)
+
+
+def test_a_change_the_database_refuses_fails_alone(catalog_uri, files):
+    """Planning cannot foresee everything (here: metadata the database cannot store as
+    JSON); the run is replayed one change per savepoint so that only the culprit fails."""
+
+    async def body(catalog):
+        bad = file_entry(("bad",), [files["t2"]], "image/tiff", metadata={"x": float("nan")})
+        outcomes = await catalog.apply(
+            ("top",),
+            [
+                Put(file_entry(("good1",), [files["t1"]], "image/tiff")),
+                Put(bad),
+                Put(container_entry(("good2",))),
+                Put(file_entry(("good2", "child"), [files["t1"]], "image/tiff")),
+            ],
+        )
+        assert [o.ok for o in outcomes] == [True, False, True, True], outcomes
+        assert outcomes[1].status == 400
+        assert "refused" in outcomes[1].message
+        keys = [r.key_path for r in await listed(catalog)]
+        assert keys == [("good1",), ("good2",), ("good2", "child")]
+        assert await catalog.count(("top",)) == 2
+
+    run(catalog_uri, body)
