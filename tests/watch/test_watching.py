@@ -272,3 +272,76 @@ def test_an_hdf5_file_open_for_writing_waits_until_closed(tmp_path):
         server.wait_for("the closed file", lambda: server.metadata("held") is not None)
         assert server.keys("held") == {"first", "second"}
 
+
+def test_registered_files_that_change_never_flicker(tmp_path):
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "log.csv").write_text("x\n" + "".join(f"{i}\n" for i in range(10)))
+    tifffile.imwrite(data / "raw" / "img0.tif", frame(0))
+    tifffile.imwrite(data / "raw" / "img1.tif", frame(1))
+
+    def always_there() -> str | None:
+        for path in ("log", "raw/img"):
+            status = server.get(f"/metadata/{path}").status_code
+            if status != 200:
+                return f"{path} answered {status}"
+        response = server.http.get("/table/full/log", headers={**HEADERS, "Accept": "text/csv"})
+        if response.status_code != 200:
+            return f"reading log answered {response.status_code}"
+        frames = server.get("/array/full/raw/img")
+        if frames.status_code != 200:
+            return f"reading raw/img answered {frames.status_code}"
+        return None
+
+    def rows() -> int:
+        """Lines of the CSV as served (header included)."""
+        response = server.http.get("/table/full/log", headers={**HEADERS, "Accept": "text/csv"})
+        return response.text.count("\n")
+
+    with watching(data, "--settle", "1") as server:
+        server.wait_indexed()
+        server.wait_for("the initial tree", lambda: server.keys() == {"log", "raw"})
+        with Watchdog(always_there) as watchdog:
+            for step in range(1, 4):
+                with open(data / "log.csv", "a") as f:
+                    f.write("".join(f"{i}\n" for i in range(10 * step, 10 * step + 10)))
+                tifffile.imwrite(data / "raw" / f"img{step + 1}.tif", frame(step + 1))
+                server.wait_for(
+                    f"step {step}",
+                    lambda step=step: (
+                        server.metadata("raw/img")["attributes"]["structure"]["shape"][0]
+                        == step + 2
+                        and rows() == 10 * step + 11
+                    ),
+                )
+        assert watchdog.failures == [], watchdog.failures[:5]
+        assert watchdog.rounds > 5
+
+
+def test_a_zarr_store_appears_once_its_chunks_exist(tmp_path):
+    import zarr
+
+    data = tmp_path / "data"
+    data.mkdir()
+    final = numpy.arange(64, dtype="int32").reshape(8, 8)
+
+    def whole_or_absent() -> str | None:
+        if server.metadata("store") is None:
+            return None
+        response = server.get("/array/full/store")
+        if response.status_code != 200:
+            return f"store answered {response.status_code}"
+        if response.content != final.tobytes():
+            return "store served before all its chunks were written"
+        return None
+
+    with watching(data, "--settle", "1") as server:
+        server.wait_indexed()
+        with Watchdog(whole_or_absent) as watchdog:
+            array = zarr.create_array(data / "store.zarr", shape=(8, 8), chunks=(2, 8), dtype="i4")
+            for row in range(0, 8, 2):
+                time.sleep(0.7)
+                array[row : row + 2] = final[row : row + 2]
+            server.wait_for("the store", lambda: server.metadata("store") is not None)
+            server.wait_for("a clean poll", lambda: whole_or_absent() is None)
+        assert watchdog.failures == [], watchdog.failures[:5]
