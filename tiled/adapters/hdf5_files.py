@@ -68,7 +68,7 @@ def check_links_target(obj: Any, source: ResolvedSource, root: Path) -> None:
     raw data or virtual sources lie outside them, and a virtual dataset with a missing
     source (HDF5 would quietly return fill values)."""
     filename = Path(obj.file.filename)
-    if os.path.realpath(filename) != os.path.realpath(root):
+    if filename != root and os.path.realpath(filename) != os.path.realpath(root):
         source.check_readable(filename, f"The external link {obj.name!r}")
     if not isinstance(obj, h5py.Dataset):
         return
@@ -90,15 +90,49 @@ def check_links_target(obj: Any, source: ResolvedSource, root: Path) -> None:
 
 
 def incomplete_reason(paths: Sequence[Path]) -> str | None:
-    """Whether the superblock's end-of-file address lies past the real end of the file, or
-    the file is marked open for writing (HDF5 1.10+ superblocks)."""
+    """Whether the superblock's end-of-file address lies past the real end of the file,
+    the file is marked open for writing (HDF5 1.10+ superblocks, SWMR writers), or a
+    writer holds HDF5's file lock (any superblock version; the lock is only looked at,
+    never taken, so a writer about to open the file is not disturbed)."""
     for path in paths:
         try:
-            reason = _check_superblock(path)
+            reason = _check_superblock(path) or _writer_lock(path)
         except OSError as err:
             return f"{path.name}: {err.strerror}"
         if reason:
             return f"{path.name}: {reason}"
+    return None
+
+
+def _writer_lock(path: Path) -> str | None:
+    """An exclusive lock on the file, as HDF5 takes it for a writer (flock). Linux lists
+    every lock in /proc/locks; elsewhere a non-blocking shared lock is tried and released."""
+    stat = os.stat(path)
+    try:
+        with open("/proc/locks", "rb") as file:
+            table = file.read()
+    except OSError:
+        return _writer_lock_by_trying(path)
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}".encode()
+    for line in table.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 11309 fe:00:2147522 0 EOF" ("->" marks waiters)
+        if len(fields) < 6 or fields[1] == b"->":
+            continue
+        if fields[3] == b"WRITE" and fields[5] == device:
+            return "open for writing (a writer holds its lock)"
+    return None
+
+
+def _writer_lock_by_trying(path: Path) -> str | None:
+    import fcntl
+
+    with open(path, "rb") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return "open for writing (a writer holds its lock)"
+        fcntl.flock(file, fcntl.LOCK_UN)
     return None
 
 

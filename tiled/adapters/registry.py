@@ -221,12 +221,16 @@ def known_mimetypes() -> list[str]:
 
 
 def extension_mimetypes() -> dict[str, str]:
-    """File extension (with dot, lower case) to mimetype, including plug-ins' ``extensions``."""
+    """File extension (with dot, lower case) to mimetype, including plug-ins' ``extensions``.
+
+    The built-in table wins, then the first registration: a reader listed under several
+    mimetypes (JPEG and PNG) must not send one format's extensions to the other.
+    """
     _ensure_plugins()
     table = dict(_EXTENSIONS)
     for mimetype, entry in _registry.items():
         for extension in getattr(entry, "extensions", ()) if not isinstance(entry, str) else ():
-            table[str(extension).lower()] = mimetype
+            table.setdefault(str(extension).lower(), mimetype)
     return table
 
 

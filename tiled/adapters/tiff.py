@@ -81,6 +81,20 @@ def tiff_chunks(shape: tuple[int, ...], itemsize: int, page_shape: tuple[int, ..
     return (*(((1,) * n if n else (0,)) for n in shape[:lead]), *inner)
 
 
+def _first_page_tags(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
+    """:func:`tiff_tags` of a file already open (inspection reads tags and layout at once)."""
+    try:
+        found = list(tif.pages.first.tags.values())
+    except _ERRORS as err:
+        raise read_error("the TIFF file", err, [path]) from err
+    tags = {}
+    for tag in found:
+        value = json_safe(tag.value)
+        if len(repr(value)) <= _MAX_TAG_CHARS:
+            tags[tag.name] = value
+    return tags
+
+
 class TIFFAdapter(ArrayAdapterBase):
     """A TIFF file: its first series, block per page."""
 
@@ -114,6 +128,9 @@ class TIFFAdapter(ArrayAdapterBase):
                 shape, dtype, page_shape = _layout(tif)
             except _ERRORS as err:
                 raise read_error("the TIFF file", err, [self._path]) from err
+            if self._tags_pending:  # first inspection: the tags come with the same open
+                self._metadata = _first_page_tags(tif, self._path)
+                self._tags_pending = False
         chunks = tiff_chunks(shape, dtype.itemsize, page_shape)
         return ArrayStructure(data_type_from_numpy(dtype), shape, chunks)
 
@@ -197,9 +214,30 @@ def _ifd_chain_problem(path: Path, size: int) -> str | None:
             link_size = struct.calcsize(offset_format)
             if next_at + link_size > size:
                 return f"an image file directory at byte {offset} is cut short"
-            file.seek(next_at)
+            entries = file.read(count * entry_size)
+            end = _values_end(entries, order, big, count)
+            if end > size:
+                return f"a tag value of the directory at byte {offset} lies past the end"
             offset = struct.unpack(order + offset_format, file.read(link_size))[0]
     return None
+
+
+# Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, ...).
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+_TYPE_SIZES.update({13: 4, 16: 8, 17: 8, 18: 8})
+
+
+def _values_end(entries: bytes, order: str, big: bool, count: int) -> int:
+    """The furthest byte any out-of-line tag value of one directory reaches."""
+    entry_format = order + ("HHQQ" if big else "HHII")
+    entry_size, inline = (20, 8) if big else (12, 4)
+    end = 0
+    for index in range(count):
+        _, kind, number, value = struct.unpack_from(entry_format, entries, index * entry_size)
+        length = _TYPE_SIZES.get(kind, 1) * number
+        if length > inline:
+            end = max(end, value + length)
+    return end
 
 
 class TIFFSequenceAdapter(FrameSequenceAdapter):

@@ -227,15 +227,112 @@ class ZarrAdapter:
 
     @staticmethod
     def incomplete_reason(paths: Sequence[Path]) -> str | None:
-        """Whether the store's metadata documents exist and parse as JSON."""
+        """Whether the store's metadata documents parse and the chunks they call for exist
+        (a writer creates the metadata first, then the chunks)."""
         for root in paths:
-            names = ("zarr.json", ".zarray", ".zgroup")
-            documents = [root / name for name in names if (root / name).is_file()]
-            if not documents:
-                return f"{root.name}: no Zarr metadata document yet"
-            for document in documents:
-                try:
-                    json.loads(document.read_bytes())
-                except (OSError, ValueError) as err:
-                    return f"{root.name}/{document.name}: {err}"
+            reason = store_incomplete(root)
+            if reason:
+                return f"{root.name}: {reason}"
         return None
+
+
+_MAX_CHUNKS_CHECKED = 100_000  # beyond this grid size only the metadata is checked
+
+
+def store_incomplete(root: Path) -> str | None:
+    """Why the store at ``root`` looks half-written, or None.
+
+    Every metadata document (``zarr.json``, ``.zarray``, ``.zgroup``, ``.zattrs``,
+    ``.zmetadata``) must parse; every array must have all the chunk (or shard) files of
+    its grid, none of them empty. Zarr leaves out chunks equal to the fill value, so a
+    sparse array reads as incomplete here: the watcher registers it once it has stayed
+    quiet past its retries.
+    """
+    documents: dict[str, dict[str, Any]] = {}
+    files: set[str] = set()
+    try:
+        for relative, size in _store_files(root):
+            name = relative.rpartition("/")[2]
+            if name in ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"):
+                text = (root / relative).read_bytes()
+                document = json.loads(text)
+                if not isinstance(document, dict):
+                    return f"{relative} is not a JSON object"
+                documents[relative] = document
+            elif size == 0:
+                return f"the chunk {relative} is empty (being written)"
+            else:
+                files.add(relative)
+    except OSError as err:
+        return f"cannot be listed: {err.strerror}"
+    except ValueError as err:
+        return f"a metadata document does not parse yet ({err})"
+    if not any(name in documents for name in ("zarr.json", ".zarray", ".zgroup")):
+        return "no Zarr metadata document yet"
+    for relative, document in documents.items():
+        node = relative.rpartition("/")[0]
+        reason = _chunks_missing(node, document, files)
+        if reason:
+            return reason
+    return None
+
+
+def _store_files(root: Path) -> Iterable[tuple[str, int]]:
+    pending = [("", root)]
+    while pending:
+        prefix, directory = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((relative + "/", Path(entry.path)))
+                else:
+                    yield relative, entry.stat().st_size
+
+
+def _chunks_missing(node: str, document: dict[str, Any], files: set[str]) -> str | None:
+    grid = _chunk_grid(document)
+    if grid is None:
+        return None
+    shape, chunks, key = grid
+    counts = [-(-int(n) // max(int(c), 1)) for n, c in zip(shape, chunks, strict=False)]
+    total = 1
+    for count in counts:
+        total *= count
+    if total == 0 or total > _MAX_CHUNKS_CHECKED:
+        return None
+    prefix = f"{node}/" if node else ""
+    for index in numpy.ndindex(*counts):
+        name = prefix + key(index)
+        if name not in files:
+            return f"the chunk {name} does not exist yet"
+    return None
+
+
+def _chunk_grid(document: dict[str, Any]) -> tuple[list[int], list[int], Any] | None:
+    """Shape, chunk (or shard) shape and chunk-key function of an array document."""
+    try:
+        if document.get("zarr_format") == 3 and document.get("node_type") == "array":
+            chunks = document["chunk_grid"]["configuration"]["chunk_shape"]
+            encoding = document.get("chunk_key_encoding") or {"name": "default"}
+            default = encoding.get("name") == "default"
+            separator = (encoding.get("configuration") or {}).get(
+                "separator", "/" if default else "."
+            )
+
+            def v3_key(index: tuple[int, ...]) -> str:
+                if default:
+                    return separator.join(["c", *map(str, index)])
+                return separator.join(map(str, index)) or "0"
+
+            return list(document["shape"]), list(chunks), v3_key
+        if document.get("zarr_format") == 2 and "chunks" in document:
+            separator = document.get("dimension_separator") or "."
+
+            def v2_key(index: tuple[int, ...]) -> str:
+                return separator.join(map(str, index)) or "0"
+
+            return list(document["shape"]), list(document["chunks"]), v2_key
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return None

@@ -6,11 +6,11 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,6 +30,10 @@ from .listing import Listing, SearchPage
 from .loading import load_record_at, load_records
 from .records import AssetStat, NodeRecord, Revision, join_path
 from .search import SearchDialect, dialect_for
+from .subtree import delete_subtree
+
+if TYPE_CHECKING:
+    from ..registration.model import Change, Outcome, Registered
 
 _BAD_KEY = re.compile(r"[/\x00-\x1f\x7f]")
 MAX_KEY_LENGTH = 255
@@ -377,27 +381,36 @@ class Catalog:
                     "Cannot delete a node that is not empty. Delete its contents first or "
                     "pass `recursive=True`."
                 )
-            in_subtree = (orm.Node.path == prefix) | (
-                (orm.Node.path >= prefix + "/") & (orm.Node.path < prefix + "0")
-            )
-            asset_ids = select(orm.DataSourceAsset.asset_id).where(
-                orm.DataSourceAsset.data_source_id.in_(
-                    select(orm.DataSource.id).where(
-                        orm.DataSource.node_id.in_(select(orm.Node.id).where(in_subtree))
-                    )
-                )
-            )
-            candidates = [row[0] for row in await conn.execute(asset_ids)]
-            await conn.execute(delete(orm.Node).where(in_subtree))
-            if candidates:
-                still_used = select(orm.DataSourceAsset.asset_id).where(
-                    orm.DataSourceAsset.asset_id.in_(candidates)
-                )
-                await conn.execute(
-                    delete(orm.Asset).where(
-                        orm.Asset.id.in_(candidates), orm.Asset.id.not_in(still_used)
-                    )
-                )
+            await delete_subtree(conn, prefix)
+
+    # -- indexing: many nodes at a time (see bulk.py) -----------------------------------
+
+    async def registered_under(self, prefix: Sequence[str]) -> AsyncIterator[Registered]:
+        """Every node below ``prefix`` (any depth, key paths relative to it), parents
+        first, each with the fingerprint of its assets; streamed a page at a time."""
+        from .bulk import registered_under
+
+        async for registered in registered_under(self.connections, prefix):
+            yield registered
+
+    async def apply(self, prefix: Sequence[str], changes: Sequence[Change]) -> list[Outcome]:
+        """Apply puts and removes below ``prefix`` in order, in ONE transaction.
+
+        A change the catalog refuses (bad key, missing parent, key taken, no such node)
+        fails alone with its status and message; the others are committed. The prefix
+        must exist (NotFoundError otherwise).
+        """
+        from .bulk import apply_changes
+
+        if not changes:
+            await self._container_id_checked(tuple(prefix))
+            return []
+        async with self.connections.writing() as conn:
+            return await apply_changes(conn, prefix, changes)
+
+    async def _container_id_checked(self, path: tuple[str, ...]) -> int:
+        async with self.connections.reading() as conn:
+            return await self._container_id(conn, path)
 
     async def distinct(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import catalog, serve
+from . import catalog, index, register, serve
 
 app = typer.Typer(
     name="tiled",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(serve.app, name="serve")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(index.app, name="index")
+app.command("register")(register.register)
 
 
 def main() -> None:

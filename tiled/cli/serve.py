@@ -8,9 +8,12 @@ import logging.config
 import os
 import re
 import secrets
+import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -28,6 +31,7 @@ from ..server.settings import (
     ServerSettings,
 )
 from .errors import reported_errors
+from .indexing import DEFAULT_CONCURRENCY, plan_options
 
 app = typer.Typer(help="Run a server.", no_args_is_help=True)
 
@@ -75,6 +79,17 @@ def configure_logging(verbose: bool, log_format: str = "text") -> None:
     from ..server.access_log import logging_config
 
     logging.config.dictConfig(logging_config(verbose=verbose, log_format=log_format))
+
+
+def watch_options(watch: bool, poll: float | None, settle: float, reconcile: float) -> Any:
+    """``--watch`` with its ``--poll``, ``--settle`` and ``--reconcile`` (False: no watch)."""
+    if not watch:
+        if poll is not None:
+            raise typer.BadParameter("--poll needs --watch", param_hint="--poll")
+        return False
+    from ..registration.watch import WatchOptions
+
+    return WatchOptions(poll=poll or None, settle=settle, reconcile=reconcile or None)
 
 
 def load_adapters(specs: list[str]) -> None:
@@ -209,3 +224,123 @@ def serve_demo(
     if generated:
         announce_generated_key(key, host, port)
     run_uvicorn(settings, host, port, verbose=verbose)
+
+
+@app.command("directory")
+def serve_directory(
+    directory: Path = typer.Argument(..., help="The directory to serve (walked recursively)"),
+    watch: bool = typer.Option(
+        False, "--watch", "-w", help="Keep the catalog in step with changes"
+    ),
+    poll: float | None = typer.Option(
+        None, "--poll", min=0.1,
+        help="With --watch: poll every SECONDS (stat only) instead of inotify events, "
+        "for network file systems",
+    ),
+    settle: float = typer.Option(
+        2.0, "--settle", min=0,
+        help="With --watch: register a file once unchanged for SECONDS and readable",
+    ),
+    reconcile: float = typer.Option(
+        600.0, "--reconcile", min=0,
+        help="With --watch: compare the whole tree (stat only) every SECONDS, 0 = never",
+    ),
+    public: bool = typer.Option(False, "--public", help="Allow anonymous reads"),
+    api_key: str | None = typer.Option(
+        None, "--api-key", help=f"Single-user API key (default: ${API_KEY_ENV} or generated)"
+    ),
+    catalog: Path | None = typer.Option(
+        None, "--catalog",
+        help="Keep the catalog in this SQLite file, so the next start only re-syncs "
+        "(default: a temporary file deleted at exit)",
+    ),
+    concurrency: int = typer.Option(
+        DEFAULT_CONCURRENCY, "--concurrency", min=1, help="Worker processes reading headers"
+    ),
+    keep_ext: bool = typer.Option(False, "--keep-ext", help="Keep file extensions in keys"),
+    include_ext: list[str] = typer.Option(
+        [], "--include-ext", help="Only files with this extension (repeatable, e.g. .csv)"
+    ),
+    ext: list[str] = typer.Option(
+        [], "--ext", help="Read this extension as this mimetype, e.g. .tif=image/tiff (repeatable)"
+    ),
+    adapter: list[str] = typer.Option(
+        [], "--adapter",
+        help="A format reader to add: mimetype=package.module:Class (repeatable)",
+    ),
+    walker: str | None = typer.Option(
+        None, "--walker", help="A custom grouping of files: package.module:function"
+    ),
+    mimetype_hook: str | None = typer.Option(
+        None, "--mimetype-hook", help="Decides mimetypes: package.module:function(path) -> str|None"
+    ),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    log_format: str = typer.Option("text", "--log-format", help="text or json (one per line)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every skipped file too"),
+) -> None:  # fmt: skip
+    """Serve a directory at once, indexing it in the background (nodes appear as found)."""
+    from ..server.app import build_app
+    from ..server.indexing import WatchUnavailableError, start_indexing
+    from ..server.runner import serve_app
+    from .progress import show_progress
+
+    configure_logging(verbose, log_format)
+    load_adapters(adapter)
+    if not directory.is_dir():
+        raise typer.BadParameter(f"{directory}: not a directory", param_hint="DIRECTORY")
+    directory = directory.resolve()
+    options = plan_options(
+        directory,
+        keep_ext=keep_ext,
+        include_ext=include_ext,
+        ext=ext,
+        walker=walker,
+        mimetype_hook=mimetype_hook,
+    )
+    temporary = None
+    if catalog is None:
+        temporary = Path(tempfile.mkdtemp(prefix="tiled-directory-"))
+        catalog = temporary / "catalog.db"
+    uri = str(catalog.resolve())
+    try:
+        with reported_errors():
+            asyncio.run(initialize_database(uri))
+        key, generated = choose_api_key(api_key)
+        settings = ServerSettings(
+            catalog_uri=uri,
+            api_key=key,
+            readable=(directory,),
+            public=public,
+            adapters=tuple(adapter),
+        )
+        server = build_app(settings)
+        try:
+            start_indexing(
+                server,
+                directory,
+                options,
+                concurrency=concurrency,
+                watch=watch_options(watch, poll, settle, reconcile),
+                reporter=show_progress,
+            )
+        except WatchUnavailableError as err:
+            print(f"Error: {err}", file=sys.stderr)
+            raise typer.Exit(2) from err
+        if generated:
+            announce_generated_key(key, host, port)
+        print(
+            f"Serving {directory} at http://{host}:{port}/api/v1 (catalog: "
+            f"{'temporary' if temporary else catalog}); indexing in the background, "
+            f"progress at http://{host}:{port}/api/v1/indexing",
+            file=sys.stderr,
+            flush=True,
+        )
+        # uvicorn re-raises SIGTERM once it has shut down; exit normally instead, so that
+        # the temporary catalog below is deleted.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        with reported_errors():
+            serve_app(server, host, port, verbose=verbose, log_format=log_format)
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)

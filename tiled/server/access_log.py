@@ -171,6 +171,8 @@ def logging_config(*, verbose: bool = False, log_format: str = "text") -> dict[s
                 "propagate": False,
             },
             "tiled.access": {"level": "INFO"},
+            # how --watch watches (events or polling) and its reconciliations: a line each
+            "tiled.registration.watch": {"level": "INFO"},
             "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
             "uvicorn.access": {"level": "WARNING"},
         },

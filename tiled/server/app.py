@@ -4,8 +4,8 @@ metrics and the access log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
@@ -18,20 +18,39 @@ from .access_log import AccessLogMiddleware
 from .errors import install_error_handlers
 from .limits import LimitsMiddleware
 from .metrics import MetricsMiddleware, ServerMetrics
-from .routes import array, container, create, distinct, health, metadata, root, search, table
+from .routes import (
+    array,
+    bulk,
+    container,
+    create,
+    distinct,
+    health,
+    indexing,
+    metadata,
+    root,
+    search,
+    table,
+)
 from .settings import ServerSettings, settings_from_environment
 
 logger = logging.getLogger("tiled.server")
 
+Service = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+"""A background service: entered once the catalog is connected, exited at shutdown."""
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Connect to the catalog for the life of the process (checks the schema first)."""
+    """Connect to the catalog for the life of the process (checks the schema first), then
+    start the background services (``app.state.services``, e.g. directory indexing)."""
     settings: ServerSettings = app.state.settings
     app.state.catalog = await _connect(settings)
     app.state.metrics.watch_pool(app.state.catalog.engine)
     try:
-        yield
+        async with AsyncExitStack() as services:
+            for service in app.state.services:
+                await services.enter_async_context(service(app))
+            yield
     finally:
         await app.state.catalog.close()
         app.state.metrics.process_exiting()
@@ -64,8 +83,23 @@ def build_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.read_limiter = anyio.CapacityLimiter(settings.read_concurrency)
     app.state.metrics = ServerMetrics()
+    app.state.services = []  # list[Service]: run beside the server for its lifetime
+    app.state.indexing = None  # an IndexingState when the server indexes a directory
     install_error_handlers(app)
-    for module in (root, health, metadata, create, search, array, table, container, distinct):
+    routers = (
+        root,
+        health,
+        metadata,
+        create,
+        bulk,
+        search,
+        array,
+        table,
+        container,
+        distinct,
+        indexing,
+    )
+    for module in routers:
         app.include_router(module.router)
     # Outermost last: the access log and metrics also see what the limits refuse.
     app.add_middleware(LimitsMiddleware, settings=settings)

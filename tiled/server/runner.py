@@ -83,3 +83,31 @@ def serve(
             # A worker busy with a large read must not be taken for hung and killed.
             timeout_worker_healthcheck=30,
         )
+
+
+def serve_app(
+    app: object,
+    host: str,
+    port: int,
+    *,
+    verbose: bool = False,
+    log_format: str = "text",
+) -> None:
+    """Serve an app built in this process (one worker), until interrupted.
+
+    ``serve directory`` needs this: its app carries the indexing service, which cannot
+    travel to a fresh worker interpreter through the environment.
+    """
+    import uvicorn
+
+    log_config = logging_config(verbose=verbose, log_format=log_format)
+    logging.config.dictConfig(log_config)
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_config=log_config,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+    )

@@ -20,6 +20,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 300 * 1024**2
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024**2
 DEFAULT_READ_CONCURRENCY = 8
 DEFAULT_MAX_EXPORT_NODES = 10_000  # nodes in one /container/full export
+DEFAULT_MAX_BULK_CHANGES = 5000  # changes in one POST /api/v1/bulk/register request
 DEFAULT_REQUEST_TIMEOUT = 60.0  # from the request to the start of the response
 DEFAULT_IDLE_TIMEOUT = 30.0  # a client that sends or reads nothing for this long is dropped
 
@@ -45,6 +46,7 @@ class ServerSettings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_export_nodes: int = DEFAULT_MAX_EXPORT_NODES
+    max_bulk_changes: int = DEFAULT_MAX_BULK_CHANGES
     read_concurrency: int = DEFAULT_READ_CONCURRENCY
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
@@ -61,6 +63,7 @@ class ServerSettings:
             "max_response_bytes",
             "max_request_bytes",
             "max_export_nodes",
+            "max_bulk_changes",
             "read_concurrency",
             "workers",
         ):

@@ -1,0 +1,212 @@
+"""The HTTP sink: a server's bulk endpoints (``tiled register``).
+
+Batches go out as msgpack to ``POST /api/v1/bulk/register/{prefix}``; the listing comes
+from ``GET /api/v1/bulk/registered/{prefix}`` as a msgpack stream. Connection failures and
+503s are retried with back-off; a 401 or 403 stops with :class:`SinkAuthenticationError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import msgpack
+
+from ...structures.core import StructureFamily
+from ..model import Change, KeyPath, NodeEntry, Outcome, Put, Registered
+
+MSGPACK = "application/x-msgpack"
+API_KEY_ENV = "TILED_API_KEY"
+_RETRY_STATUSES = (502, 503, 504)
+
+
+class SinkError(RuntimeError):
+    """The server refused a whole request (not one change of it)."""
+
+
+class SinkAuthenticationError(SinkError):
+    """The server does not accept our credentials for registration."""
+
+
+def _encode_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays in inspected metadata
+        return value.tolist()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"Cannot send a {type(value).__name__} in metadata")
+
+
+def node_body(entry: NodeEntry) -> dict[str, Any]:
+    """The ``node`` of a put: the same body ``POST /register`` takes."""
+    return {
+        "structure_family": StructureFamily(entry.structure_family).value,
+        "metadata": entry.metadata,
+        "specs": [s.to_json() for s in entry.specs],
+        "data_sources": [ds.to_json() for ds in entry.data_sources],
+    }
+
+
+def change_body(change: Change) -> dict[str, Any]:
+    if isinstance(change, Put):
+        return {
+            "op": "put",
+            "key_path": list(change.entry.key_path),
+            "replace": change.replace,
+            "node": node_body(change.entry),
+        }
+    return {"op": "remove", "key_path": list(change.key_path)}
+
+
+class HttpSink:
+    """Writes changes through a tiled server's bulk registration endpoint.
+
+    ``api_key`` defaults to ``$TILED_API_KEY``. ``batch_limit`` caps the changes per
+    request (the server's own limit is 5,000 by default); a request the server finds
+    too large (413) is split in two and sent again.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        prefix: KeyPath = (),
+        *,
+        timeout: float = 120.0,
+        batch_limit: int = 1000,
+        retries: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        if batch_limit < 1:
+            raise ValueError("batch_limit must be at least 1")
+        root = base_url.rstrip("/")
+        root = root.removesuffix("/api/v1")
+        self.prefix = tuple(prefix)
+        self.batch_limit = batch_limit
+        self.retries = retries
+        self.backoff = backoff
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        headers = {"Accept": MSGPACK}
+        if key:
+            headers["Authorization"] = f"Apikey {key}"
+        self._client = httpx.AsyncClient(base_url=root, headers=headers, timeout=timeout)
+        self._path = "/".join(quote(k, safe="") for k in self.prefix)
+
+    async def registered(self) -> AsyncIterator[Registered]:
+        url = f"/api/v1/bulk/registered/{self._path}"
+        started = False  # once records went out, a retry would repeat them: fail instead
+        for attempt in range(self.retries + 1):
+            try:
+                async with self._client.stream("GET", url) as response:
+                    if response.status_code in _RETRY_STATUSES and attempt < self.retries:
+                        await self._pause(attempt, response)
+                        continue
+                    await self._raise_for(response, "list what is registered under")
+                    unpacker = msgpack.Unpacker(raw=False)
+                    async for chunk in response.aiter_bytes():
+                        unpacker.feed(chunk)
+                        for record in unpacker:
+                            started = True
+                            yield Registered(
+                                key_path=tuple(record["key_path"]),
+                                structure_family=StructureFamily(record["structure_family"]),
+                                fingerprint=tuple(
+                                    (uri, size, mtime) for uri, size, mtime in record["fingerprint"]
+                                ),
+                            )
+                    return
+            except httpx.TransportError as err:
+                if started or attempt >= self.retries:
+                    raise SinkError(f"Cannot reach {self._client.base_url}: {err!r}") from err
+                await self._pause(attempt, None)
+
+    async def apply(self, changes: Sequence[Change]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for start in range(0, len(changes), self.batch_limit):
+            outcomes += await self._send(list(changes[start : start + self.batch_limit]))
+        return outcomes
+
+    async def _send(self, changes: list[Change]) -> list[Outcome]:
+        if not changes:
+            return []
+        body = msgpack.packb(
+            {"changes": [change_body(c) for c in changes]}, default=_encode_default
+        )
+        response = await self._post(body)
+        if response.status_code == 413 and len(changes) > 1:
+            half = len(changes) // 2
+            return await self._send(changes[:half]) + await self._send(changes[half:])
+        await self._raise_for(response, "register under")
+        payload = msgpack.unpackb(response.content, raw=False)
+        return [
+            Outcome(
+                key_path=tuple(o["key_path"]),
+                ok=bool(o["ok"]),
+                message=o.get("message") or "",
+                status=o.get("status"),
+            )
+            for o in payload["outcomes"]
+        ]
+
+    async def _post(self, body: bytes) -> httpx.Response:
+        url = f"/api/v1/bulk/register/{self._path}"
+        for attempt in range(self.retries + 1):
+            try:
+                response = await self._client.post(
+                    url, content=body, headers={"Content-Type": MSGPACK}
+                )
+            except httpx.TransportError as err:
+                if attempt >= self.retries:
+                    raise SinkError(f"Cannot reach {self._client.base_url}: {err!r}") from err
+                await self._pause(attempt, None)
+                continue
+            if response.status_code in _RETRY_STATUSES and attempt < self.retries:
+                await self._pause(attempt, response)
+                continue
+            return response
+        raise AssertionError("unreachable")
+
+    async def _pause(self, attempt: int, response: httpx.Response | None) -> None:
+        delay = self.backoff * 2**attempt
+        if response is not None:
+            try:
+                delay = max(delay, float(response.headers.get("retry-after", 0)))
+            except ValueError:
+                pass
+        await asyncio.sleep(min(delay, 30.0))
+
+    async def _raise_for(self, response: httpx.Response, doing: str) -> None:
+        if response.status_code == 200:
+            return
+        await response.aread()
+        detail = _detail(response)
+        where = f"{self._client.base_url}/{self._path}"
+        if response.status_code in (401, 403):
+            raise SinkAuthenticationError(
+                f"The server at {self._client.base_url} refused our credentials "
+                f"({response.status_code}: {detail}). Pass --api-key or set {API_KEY_ENV} to "
+                "a key that may register."
+            )
+        raise SinkError(f"Could not {doing} {where}: {response.status_code} {detail}")
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        if response.headers.get("content-type", "").startswith(MSGPACK):
+            payload = msgpack.unpackb(response.content, raw=False)
+        else:
+            payload = response.json()
+        return str(payload.get("detail", payload))
+    except Exception:
+        return response.text[:500]
