@@ -35,3 +35,15 @@ def module_catalog_uri(request, tmp_path_factory):
     template = request.getfixturevalue("postgres_template")
     with databases.fresh_database(template) as uri:
         yield uri
+
+
+@pytest.fixture(autouse=True)
+def _adapter_registry_restored():
+    """Adapters a test registers (lambdas, local classes) do not leak into later tests,
+    whose worker processes would otherwise be asked to import them."""
+    from tiled.adapters import registry
+
+    saved = dict(registry._registry)
+    yield
+    registry._registry.clear()
+    registry._registry.update(saved)
