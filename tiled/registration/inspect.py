@@ -295,6 +295,7 @@ class Inspector:
         self.chunk_size = max(1, chunk_size)
         self.check_complete = check_complete
         self._pool: concurrent.futures.Executor | None = None
+        self._isolating = asyncio.Lock()
 
     # -- pool ---------------------------------------------------------------------------
 
@@ -351,7 +352,7 @@ class Inspector:
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.chunk_size * limit)
         end = object()
         producer = asyncio.create_task(_produce(items, queue, end))
-        pending: deque[tuple[list[Planned], asyncio.Future[Any]]] = deque()
+        pending: deque[tuple[list[Planned], asyncio.Future[Any], Any]] = deque()
         getter: asyncio.Task[Any] | None = None
         exhausted = False
         try:
@@ -367,50 +368,63 @@ class Inspector:
                         chunk, exhausted = _drain(getter.result(), queue, end, self.chunk_size)
                         getter = None
                         if chunk:
+                            executor = self._executor()
                             future = loop.run_in_executor(
-                                self._executor(), _inspect_chunk, chunk, self.check_complete
+                                executor, _inspect_chunk, chunk, self.check_complete
                             )
-                            pending.append((chunk, future))
+                            pending.append((chunk, future, executor))
                 else:
                     await asyncio.wait({pending[0][1]})
                 while pending and pending[0][1].done():
-                    chunk, future = pending.popleft()
-                    for result in await self._results(chunk, future):
+                    chunk, future, executor = pending.popleft()
+                    for result in await self._results(chunk, future, executor):
                         yield result
             await producer  # surfaces the producer's own error, if any
         finally:
             if getter is not None:
                 getter.cancel()
             producer.cancel()
-            for _, future in pending:
+            for _, future, _ in pending:
                 future.cancel()
 
     async def _results(
-        self, chunk: list[Planned], future: asyncio.Future[Any]
+        self, chunk: list[Planned], future: asyncio.Future[Any], executor: Any
     ) -> list[NodeEntry | Skipped]:
         try:
             return future.result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, asyncio.CancelledError):  # its pool died or was reset
+            self._discard(executor)
             return await self._isolate(chunk)
 
+    def _discard(self, executor: Any) -> None:
+        """Replace the pool ``executor`` if it is still the current one (it broke)."""
+        if self._pool is executor:
+            self._reset()
+
     async def _isolate(self, chunk: list[Planned]) -> list[NodeEntry | Skipped]:
-        """A worker died (a reader crashed on some file): retry one item per task, so the
-        file that kills a worker is the only one reported."""
-        loop = asyncio.get_running_loop()
-        self._reset()
+        """A worker died (a reader crashed on some file): retry one item per task, twice
+        at most, so the file that kills a worker is the only one reported."""
         results: list[NodeEntry | Skipped] = []
-        for planned in chunk:
-            try:
-                outcome = await loop.run_in_executor(
-                    self._executor(), _inspect_chunk, [planned], self.check_complete
-                )
-                results.extend(outcome)
-            except BrokenProcessPool:
-                self._reset()
+        async with self._isolating:  # one suspect at a time, so none breaks another's run
+            for planned in chunk:
+                outcome = await self._alone(planned) or await self._alone(planned)
                 results.append(
-                    _skipped(planned, "corrupt", f"{planned.files[0].path}: the reader crashed")
+                    outcome
+                    or _skipped(planned, "corrupt", f"{planned.files[0].path}: the reader crashed")
                 )
         return results
+
+    async def _alone(self, planned: Planned) -> NodeEntry | Skipped | None:
+        """Inspect one item on its own; None when the pool broke under it."""
+        executor = self._executor()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(executor, _inspect_chunk, [planned], self.check_complete)
+        await asyncio.wait({future})  # our own cancellation raises here; the future's not
+        try:
+            return future.result()[0]
+        except (BrokenProcessPool, asyncio.CancelledError):
+            self._discard(executor)
+            return None
 
 
 async def _produce(
