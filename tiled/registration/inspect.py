@@ -280,6 +280,10 @@ class Inspector:
     this process instead: no start-up cost, no isolation (for tests and debugging).
     ``check_complete`` is passed to :func:`inspect_planned`. Use as
     ``async with Inspector() as inspector:`` or call :meth:`close`.
+
+    Workers start by ``forkserver`` (or ``spawn``), which imports the main module of a
+    script again in each worker: a script that uses an Inspector needs the usual
+    ``if __name__ == "__main__":`` guard (console entry points such as ``tiled`` have it).
     """
 
     def __init__(
