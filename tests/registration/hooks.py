@@ -22,6 +22,8 @@ def broken_hook(path: Path) -> str | None:
 def only_bundles(directory: Path, key_path: KeyPath, options: PlanOptions) -> DirectoryPlan | None:
     """A walker: a directory named ``*.bundle`` is one NPY sequence of its ``*.npy`` files,
     in name order; other directories fall back to the default planner."""
+    if directory.name == "broken":
+        raise RuntimeError("this walker is broken here")
     if not directory.name.endswith(".bundle"):
         return None
     files = []
