@@ -48,3 +48,17 @@ class CrashingAdapter(NPYAdapter):
         if source.paths[0].name.startswith("crash"):
             os._exit(3)
         return super().from_source(source)
+
+
+def _refuse() -> None:
+    raise ImportError("this adapter cannot be loaded in a worker")
+
+
+class Unloadable:
+    """An adapter object that pickles but fails to load in a worker process."""
+
+    def __call__(self, source):
+        raise NotImplementedError
+
+    def __reduce__(self):
+        return (_refuse, ())

@@ -248,3 +248,22 @@ def test_a_crashing_reader_costs_only_its_own_file(tmp_path, mixed):
     assert outcome == {"a": "ok", "crash": "corrupt", "b": "ok"}
     assert all(isinstance(r, NodeEntry) for r in others)
     assert len(others) == len(good)
+
+
+def test_an_adapter_workers_cannot_load_does_not_stop_them(tmp_path):
+    from tests.registration.hooks import Unloadable
+
+    registry.register_adapter("application/x-unloadable", Unloadable())
+    try:
+        npy(tmp_path / "a.npy")
+        npy(tmp_path / "b.npy")
+        items = list(planned_in(tmp_path).values())
+
+        async def run():
+            async with Inspector(2) as inspector:
+                return await inspector.inspect(items)
+
+        results = asyncio.run(run())
+    finally:
+        registry._registry.pop("application/x-unloadable", None)
+    assert all(isinstance(r, NodeEntry) for r in results)

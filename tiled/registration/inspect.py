@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import multiprocessing
 import os
 import pickle
 import time
-import warnings
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from concurrent.futures.process import BrokenProcessPool
@@ -54,6 +54,8 @@ __all__ = [
     "container_entry",
     "inspect_planned",
 ]
+
+logger = logging.getLogger(__name__)
 
 MAX_METADATA_LIST = 64
 RECENT_SECONDS = 10.0  # files modified more recently may still be being written
@@ -234,14 +236,24 @@ def _inspect_chunk(chunk: list[Planned], check_complete: bool | None) -> list[No
 def _install_adapters(adapters: dict[str, bytes]) -> None:
     """Worker initializer: the adapters the parent registered at run time (``--adapter``)."""
     for mimetype, pickled in adapters.items():
-        registry.register_adapter(mimetype, pickle.loads(pickled))
+        try:
+            registry.register_adapter(mimetype, pickle.loads(pickled))
+        except Exception as err:  # one adapter a worker cannot import must not stop it
+            logger.warning(
+                "Worker process %s cannot load the adapter for %s (%s); files of that "
+                "format will be reported as unrecognised",
+                os.getpid(),
+                mimetype,
+                err,
+            )
 
 
 def _runtime_adapters() -> dict[str, bytes]:
     """Adapters registered in this process beyond the built-ins, pickled for workers.
 
     Entry-point plug-ins load themselves in each worker; an adapter object that cannot be
-    pickled (a lambda, a local class) stays in this process only, with a warning.
+    pickled (a lambda, a local class) stays in this process only, with a logged warning,
+    and one a worker cannot import is skipped there (its files come back "unrecognised").
     """
     adapters = {}
     for mimetype, entry in registry._registry.items():
@@ -253,10 +265,11 @@ def _runtime_adapters() -> dict[str, bytes]:
         try:
             adapters[mimetype] = pickle.dumps(entry)
         except Exception as err:
-            warnings.warn(
-                f"The adapter for {mimetype} cannot be sent to worker processes ({err}); "
-                "register it as 'package.module:Class' so that workers can import it",
-                stacklevel=3,
+            logger.warning(
+                "The adapter for %s cannot be sent to worker processes (%s); register it "
+                "as 'package.module:Class' so that workers can import it",
+                mimetype,
+                err,
             )
     return adapters
 
