@@ -1,5 +1,5 @@
 """How fast the sinks write: nodes/s and per-batch latency of CatalogSink (in-process) and
-HttpSink (a real server over HTTP), on SQLite and, when reachable, PostgreSQL.
+HttpSink (a real server, in its own process, over HTTP), on SQLite and, when reachable, PostgreSQL.
 
 The entries are real: N small files (TIFF, CSV, HDF5, written by their libraries) in
 directories of 100, one entry per file. Each kind is inspected once by our adapters and
@@ -33,7 +33,7 @@ from tiled.testing.entries import (
     write_hdf5,
     write_tiff,
 )
-from tiled.testing.server import run_server
+from tiled.testing.processes import serve_catalog_process
 
 KINDS = [
     ("tiff", "image/tiff", write_tiff),
@@ -104,7 +104,10 @@ async def catalog_run(uri: str, root: Path, entries: list[NodeEntry], batch: int
         elapsed, latencies = await write_all(sink, [Put(e) for e in entries], batch)
         report("CatalogSink create", n, elapsed, latencies)
         seconds, count = await listing_seconds(sink)
-        print(f"  {'registered() listing':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)")
+        print(
+            f"  {'registered() listing':<28} {count / seconds:>8,.0f} nodes/s   "
+            f"({count:,} in {seconds:.2f} s)"
+        )
         elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
         report("CatalogSink replace", n, elapsed, latencies)
         removes: list[Change] = [Remove(e.key_path) for e in entries if len(e.key_path) == 2]
@@ -122,11 +125,62 @@ async def http_run(url: str, entries: list[NodeEntry], batch: int) -> None:
         elapsed, latencies = await write_all(sink, [Put(e) for e in entries], batch)
         report("HttpSink create", len(entries), elapsed, latencies)
         seconds, count = await listing_seconds(sink)
-        print(f"  {'registered() over HTTP':<28} {count / seconds:>8,.0f} nodes/s   ({count:,} in {seconds:.2f} s)")
+        print(
+            f"  {'registered() over HTTP':<28} {count / seconds:>8,.0f} nodes/s   "
+            f"({count:,} in {seconds:.2f} s)"
+        )
         elapsed, latencies = await write_all(sink, [Put(e, replace=True) for e in entries], batch)
         report("HttpSink replace", len(entries), elapsed, latencies)
     finally:
         await sink.close()
+
+
+def listing_benchmark(uri: str, root: Path, nodes: int, batch: int) -> None:
+    """``registered()`` over a catalog of ``nodes`` nodes (the catalog alone, then HTTP).
+
+    The nodes are written through Catalog.apply with one real file's entry copied under
+    distinct asset URIs (the catalog does not open files), so that building a 100,000-node
+    catalog does not need 100,000 files.
+    """
+    template = file_entry(("x",), [write_tiff(root / "template.tiff")], "image/tiff")
+
+    async def fill_and_list() -> None:
+        catalog = await Catalog.connect(uri)
+        try:
+            changes: list[Change] = []
+            for i in range(nodes):
+                directory = f"d{i // 1000:04d}"
+                if i % 1000 == 0:
+                    changes.append(Put(container_entry((directory,))))
+                entry = copy.deepcopy(template)
+                entry.key_path = (directory, f"f{i:07d}")
+                asset = entry.data_sources[0].assets[0]
+                asset.data_uri = f"{asset.data_uri}.{i}"
+                entry.stats = {asset.data_uri: AssetStat(1000 + i, 1_700_000_000_000_000_000 + i)}
+                changes.append(Put(entry))
+            t0 = time.perf_counter()
+            for start in range(0, len(changes), batch):
+                await catalog.apply((), changes[start : start + batch])
+            print(f"  filled {len(changes):,} nodes in {time.perf_counter() - t0:.1f} s")
+            seconds, count = await listing_seconds(CatalogSink(catalog))
+            print(f"  {'registered() in-process':<28} {count:,} nodes in {seconds:.2f} s")
+        finally:
+            await catalog.close()
+
+    asyncio.run(fill_and_list())
+    from tiled.registration.sinks import HttpSink
+
+    with serve_catalog_process([uri, "-r", str(root), "--api-key", "secret"]) as server:
+
+        async def over_http() -> None:
+            sink = HttpSink(server.url, "secret")
+            try:
+                seconds, count = await listing_seconds(sink)
+                print(f"  {'registered() over HTTP':<28} {count:,} nodes in {seconds:.2f} s")
+            finally:
+                await sink.close()
+
+        asyncio.run(over_http())
 
 
 def fresh_uris(work: Path, use_postgres: bool):
@@ -146,19 +200,33 @@ def fresh_uris(work: Path, use_postgres: bool):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--nodes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--listing", type=int, default=0, help="also list a catalog of N nodes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.listing:
+            (work / "listing").mkdir()
+            for name, make_sqlite, template in fresh_uris(work, not args.no_postgres):
+                print(f"listing {args.listing:,} nodes, {name}:")
+                if make_sqlite is not None:
+                    uri = make_sqlite("listing")
+                    listing_benchmark(uri, work / "listing", args.listing, args.batch)
+                else:
+                    with databases.fresh_database(template) as uri:
+                        listing_benchmark(uri, work / "listing", args.listing, args.batch)
         for n in args.nodes:
             root = work / f"tree{n}"
             root.mkdir()
             t0 = time.perf_counter()
             entries = make_tree(root, n)
-            print(f"{n:,} files ({len(entries):,} entries) written in {time.perf_counter() - t0:.1f} s")
+            print(
+                f"{n:,} files ({len(entries):,} entries) "
+                f"written in {time.perf_counter() - t0:.1f} s"
+            )
             for name, make_sqlite, template in fresh_uris(work, not args.no_postgres):
                 print(f" {name}, batch {args.batch}:")
                 for use in ("catalog", "http"):
@@ -176,8 +244,11 @@ def _run(use: str, uri: str, root: Path, entries: list[NodeEntry], batch: int) -
     if use == "catalog":
         asyncio.run(catalog_run(uri, root, entries, batch))
         return
-    with run_server(uri, readable=[root], api_key="secret", init=False) as url:
-        asyncio.run(http_run(url, entries, batch))
+    # The server in its own process, as `tiled register` meets it: client and server
+    # do not share one interpreter's GIL.
+    args = [uri, "-r", str(root), "--api-key", "secret"]
+    with serve_catalog_process(args) as server:
+        asyncio.run(http_run(server.url, entries, batch))
 
 
 if __name__ == "__main__":

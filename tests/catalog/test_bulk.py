@@ -224,3 +224,45 @@ def test_registered_under_pages_through_many_nodes(catalog_uri, files):
         assert len(everything) == 32
 
     run(catalog_uri, body)
+
+
+def test_replace_with_unchanged_metadata_keeps_the_index(catalog_uri, files):
+    async def body(catalog):
+        entry = file_entry(("k",), [files["t1"]], "image/tiff", metadata={"sample": "Ni"})
+        await catalog.apply(("top",), [Put(entry)])
+        before = await catalog.lookup(("top", "k"))
+        again = file_entry(("k",), [files["t2"]], "image/tiff", metadata={"sample": "Ni"})
+        assert (await catalog.apply(("top",), [Put(again, replace=True)]))[0].ok
+        after = await catalog.lookup(("top", "k"))
+        assert after.time_updated >= before.time_updated
+        assert after.data_sources[0].assets[0].data_uri.endswith("t2.tiff")
+        found = await catalog.search(("top",), queries=[Eq("sample", "Ni")])
+        assert [r.key for r in found] == ["k"]
+        assert await catalog.count(("top",), queries=[FullText("ni")]) == 1
+
+    run(catalog_uri, body)
+
+
+def test_a_change_the_database_refuses_fails_alone(catalog_uri, files):
+    """Planning cannot foresee everything (here: metadata the database cannot store as
+    JSON); the run is replayed one change per savepoint so that only the culprit fails."""
+
+    async def body(catalog):
+        bad = file_entry(("bad",), [files["t2"]], "image/tiff", metadata={"x": float("nan")})
+        outcomes = await catalog.apply(
+            ("top",),
+            [
+                Put(file_entry(("good1",), [files["t1"]], "image/tiff")),
+                Put(bad),
+                Put(container_entry(("good2",))),
+                Put(file_entry(("good2", "child"), [files["t1"]], "image/tiff")),
+            ],
+        )
+        assert [o.ok for o in outcomes] == [True, False, True, True], outcomes
+        assert outcomes[1].status == 400
+        assert "refused" in outcomes[1].message
+        keys = [r.key_path for r in await listed(catalog)]
+        assert keys == [("good1",), ("good2",), ("good2", "child")]
+        assert await catalog.count(("top",)) == 2
+
+    run(catalog_uri, body)

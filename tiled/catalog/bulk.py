@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -356,6 +356,81 @@ async def _insert_with_ids(
     return ids
 
 
+def _family(op: _PutOp) -> str:
+    return StructureFamily(op.put.entry.structure_family).value
+
+
+async def _update_nodes(conn: AsyncConnection, ops: Sequence[_PutOp], now: datetime) -> None:
+    """New family, metadata and specs for replaced nodes, in place.
+
+    Metadata and specs are written only where they differ: an unchanged value would
+    still make the search triggers remove and re-add every index row of the node.
+    """
+    old: dict[int, tuple[Any, Any]] = {}
+    for chunk in _chunks([op.slot.id for op in ops], _IN_CHUNK):
+        rows = await conn.execute(
+            select(orm.Node.id, orm.Node.metadata_, orm.Node.specs).where(orm.Node.id.in_(chunk))
+        )
+        old.update({row[0]: (row[1], row[2]) for row in rows})
+    changed, same = [], []
+    for op in ops:
+        specs = [s.to_json() for s in op.put.entry.specs]
+        row = {"node_id": op.slot.id, "family": _family(op), "now": now}
+        if old.get(op.slot.id) == (op.put.entry.metadata, specs):
+            same.append(row)
+        else:
+            changed.append({**row, "metadata": op.put.entry.metadata, "specs": specs})
+    if conn.dialect.name == "postgresql":
+        # One statement, not one per row: the search triggers fire once per statement.
+        await _update_nodes_postgresql(conn, changed, same, now)
+        return
+    by_id = orm.Node.id == bindparam("node_id")
+    values: dict[str, Any] = {
+        "structure_family": bindparam("family"),
+        "time_updated": bindparam("now"),
+    }
+    if same:
+        await conn.execute(update(orm.Node).where(by_id).values(**values), same)
+    if changed:
+        values.update(metadata_=bindparam("metadata"), specs=bindparam("specs"))
+        await conn.execute(update(orm.Node).where(by_id).values(**values), changed)
+
+
+async def _update_nodes_postgresql(
+    conn: AsyncConnection, changed: list[dict[str, Any]], same: list[dict[str, Any]], now: datetime
+) -> None:
+    if same:
+        await conn.execute(
+            text(
+                "UPDATE nodes SET structure_family = v.family, time_updated = :now "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:families AS text[])) "
+                "AS v(id, family) WHERE nodes.id = v.id"
+            ),
+            {
+                "ids": [r["node_id"] for r in same],
+                "families": [r["family"] for r in same],
+                "now": now,
+            },
+        )
+    if changed:
+        await conn.execute(
+            text(
+                "UPDATE nodes SET structure_family = v.family, metadata = v.metadata::jsonb, "
+                "specs = v.specs::jsonb, time_updated = :now "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:families AS text[]), "
+                "CAST(:metadata AS text[]), CAST(:specs AS text[])) "
+                "AS v(id, family, metadata, specs) WHERE nodes.id = v.id"
+            ),
+            {
+                "ids": [r["node_id"] for r in changed],
+                "families": [r["family"] for r in changed],
+                "metadata": [json.dumps(r["metadata"]) for r in changed],
+                "specs": [json.dumps(r["specs"]) for r in changed],
+                "now": now,
+            },
+        )
+
+
 async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tuple[_PutOp, str]]:
     """Write a run of puts in a few executemany statements; returns the ops refused."""
     refused: list[tuple[_PutOp, str]] = []
@@ -390,7 +465,7 @@ async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tupl
                     "parent_id": op.parent.id,
                     "key": op.key,
                     "path": op.path,
-                    "structure_family": op.slot.family,
+                    "structure_family": _family(op),
                     "metadata": op.put.entry.metadata,
                     "specs": [s.to_json() for s in op.put.entry.specs],
                 }
@@ -405,26 +480,7 @@ async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tupl
     # Replaced nodes: new content in place (same id, key and position; children stay).
     old_assets: list[int] = []
     if replacing:
-        await conn.execute(
-            update(orm.Node)
-            .where(orm.Node.id == bindparam("node_id"))
-            .values(
-                structure_family=bindparam("family"),
-                metadata_=bindparam("metadata"),
-                specs=bindparam("specs"),
-                time_updated=bindparam("now"),
-            ),
-            [
-                {
-                    "node_id": op.slot.id,
-                    "family": op.slot.family,
-                    "metadata": op.put.entry.metadata,
-                    "specs": [s.to_json() for s in op.put.entry.specs],
-                    "now": now,
-                }
-                for op in replacing
-            ],
-        )
+        await _update_nodes(conn, replacing, now)
         ids = [op.slot.id for op in replacing]
         for chunk in _chunks(ids, _IN_CHUNK):
             sources = select(orm.DataSource.id).where(orm.DataSource.node_id.in_(chunk))
@@ -523,15 +579,16 @@ async def _remove(conn: AsyncConnection, ops: Sequence[_RemoveOp]) -> None:
     candidates: list[int] = []
     for chunk in _chunks([op.path for op in ops], _REMOVE_CHUNK):
         in_subtrees = or_(*(subtree(path) for path in chunk))
-        candidates += [
-            row[0]
-            for row in await conn.execute(
-                select(orm.DataSourceAsset.asset_id)
-                .join(orm.DataSource, orm.DataSource.id == orm.DataSourceAsset.data_source_id)
-                .join(orm.Node, orm.Node.id == orm.DataSource.node_id)
-                .where(in_subtrees)
-            )
-        ]
+        node_ids = [row[0] for row in await conn.execute(select(orm.Node.id).where(in_subtrees))]
+        for ids in _chunks(node_ids, _IN_CHUNK):
+            candidates += [
+                row[0]
+                for row in await conn.execute(
+                    select(orm.DataSourceAsset.asset_id)
+                    .join(orm.DataSource, orm.DataSource.id == orm.DataSourceAsset.data_source_id)
+                    .where(orm.DataSource.node_id.in_(ids))
+                )
+            ]
         await conn.execute(delete(orm.Node).where(in_subtrees))
     await delete_orphan_assets(conn, candidates)
     for op in ops:

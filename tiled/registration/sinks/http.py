@@ -102,6 +102,7 @@ class HttpSink:
 
     async def registered(self) -> AsyncIterator[Registered]:
         url = f"/api/v1/bulk/registered/{self._path}"
+        started = False  # once records went out, a retry would repeat them: fail instead
         for attempt in range(self.retries + 1):
             try:
                 async with self._client.stream("GET", url) as response:
@@ -113,6 +114,7 @@ class HttpSink:
                     async for chunk in response.aiter_bytes():
                         unpacker.feed(chunk)
                         for record in unpacker:
+                            started = True
                             yield Registered(
                                 key_path=tuple(record["key_path"]),
                                 structure_family=StructureFamily(record["structure_family"]),
@@ -122,7 +124,7 @@ class HttpSink:
                             )
                     return
             except httpx.TransportError as err:
-                if attempt >= self.retries:
+                if started or attempt >= self.retries:
                     raise SinkError(f"Cannot reach {self._client.base_url}: {err!r}") from err
                 await self._pause(attempt, None)
 

@@ -1,0 +1,60 @@
+"""PostgreSQL: the search update trigger returns at once when no indexed column changed.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25
+
+Re-indexing replaces nodes in place, often with their metadata unchanged (the file
+changed, its header did not): the catalog then updates only ``structure_family`` and
+``time_updated``. The statement-level trigger of 0002 still computed the index rows of
+every updated node before filtering out the unchanged ones (about 1.5 ms per node for
+1,000 nodes), so it now first asks whether any row's metadata, specs or parent changed.
+SQLite's trigger is ``AFTER UPDATE OF metadata, specs, parent_id`` and needs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def _search_indexes() -> ModuleType:
+    path = Path(__file__).with_name("0002_search_indexes.py")
+    spec = importlib.util.spec_from_file_location("tiled_migration_0002", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _replace_update_function(early_exit: bool) -> None:
+    previous = _search_indexes()
+    _, body = previous._PG_TRIGGERS["update"]
+    if early_exit:
+        body = (
+            "\n  IF NOT EXISTS (SELECT 1 FROM old_nodes AS o JOIN new_nodes AS n ON n.id = o.id "
+            f"WHERE {previous._PG_CHANGED}) THEN\n    RETURN NULL;\n  END IF;\n" + body
+        )
+    op.execute(
+        "CREATE OR REPLACE FUNCTION tiled_search_update() RETURNS trigger "
+        f"LANGUAGE plpgsql SET jit = off AS $$\nBEGIN\n{body}\n  RETURN NULL;\nEND\n$$"
+    )
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _replace_update_function(early_exit=True)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _replace_update_function(early_exit=False)
