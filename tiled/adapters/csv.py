@@ -141,7 +141,9 @@ class CSVTableAdapter(TableAdapterBase):
         return pyarrow.Table.from_pandas(frame)
 
     def _schema(self) -> pyarrow.Schema:
-        return self._read_partition(0, None).schema
+        # The same schema as the table read_partition builds, without converting the data.
+        path = self._paths[0]
+        return pyarrow.Schema.from_pandas(read_csv(path, self._has_header(path), self._options))
 
     def _partition_nbytes(self, partition: int) -> int | None:
         try:

@@ -169,15 +169,24 @@ class HDF5GroupAdapter:
         node: HDF5Node,
         metadata: dict[str, Any] | None = None,
         specs: list[Spec] | None = None,
+        *,
+        group: h5py.Group | None = None,
     ) -> None:
+        """``group``: the group already open (saves opening the file again)."""
         self._node = node
         self._specs = list(specs or [])
+        if group is not None:
+            self._load(group, metadata)
+            return
         with open_file(node.path) as file:
             group = node.open(file)
             if not isinstance(group, h5py.Group):
                 raise DataGoneError(f"{node.name!r} is no longer a group")
-            self._keys = _resolvable_keys(group, node)
-            self._metadata = metadata if metadata is not None else attributes(group)
+            self._load(group, metadata)
+
+    def _load(self, group: h5py.Group, metadata: dict[str, Any] | None) -> None:
+        self._keys = _resolvable_keys(group, self._node)
+        self._metadata = metadata if metadata is not None else attributes(group)
 
     def structure(self) -> FileContainerStructure:
         return FileContainerStructure(tuple(self._keys))
@@ -240,9 +249,9 @@ class HDF5Adapter:
         inner = str(source.parameters.get("dataset") or source.parameters.get("path") or "")
         node = HDF5Node(source, path, "/" + inner.strip("/"))
         with open_file(path) as file:
-            is_group = isinstance(node.open(file), h5py.Group)
-        if is_group:
-            return HDF5GroupAdapter(node, source.metadata, source.specs)
+            obj = node.open(file)
+            if isinstance(obj, h5py.Group):
+                return HDF5GroupAdapter(node, source.metadata, source.specs, group=obj)
         structure = source.structure if isinstance(source.structure, ArrayStructure) else None
         return HDF5DatasetAdapter(node, structure, source.metadata, source.specs)
 

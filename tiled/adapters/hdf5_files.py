@@ -68,7 +68,7 @@ def check_links_target(obj: Any, source: ResolvedSource, root: Path) -> None:
     raw data or virtual sources lie outside them, and a virtual dataset with a missing
     source (HDF5 would quietly return fill values)."""
     filename = Path(obj.file.filename)
-    if os.path.realpath(filename) != os.path.realpath(root):
+    if filename != root and os.path.realpath(filename) != os.path.realpath(root):
         source.check_readable(filename, f"The external link {obj.name!r}")
     if not isinstance(obj, h5py.Dataset):
         return

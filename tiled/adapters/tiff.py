@@ -77,6 +77,20 @@ def tiff_chunks(shape: tuple[int, ...], itemsize: int, page_shape: tuple[int, ..
     return (*(((1,) * n if n else (0,)) for n in shape[:lead]), *inner)
 
 
+def _first_page_tags(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
+    """:func:`tiff_tags` of a file already open (inspection reads tags and layout at once)."""
+    try:
+        found = list(tif.pages.first.tags.values())
+    except _ERRORS as err:
+        raise read_error("the TIFF file", err, [path]) from err
+    tags = {}
+    for tag in found:
+        value = json_safe(tag.value)
+        if len(repr(value)) <= _MAX_TAG_CHARS:
+            tags[tag.name] = value
+    return tags
+
+
 class TIFFAdapter(ArrayAdapterBase):
     """A TIFF file: its first series, block per page."""
 
@@ -110,6 +124,9 @@ class TIFFAdapter(ArrayAdapterBase):
                 shape, dtype, page_shape = _layout(tif)
             except _ERRORS as err:
                 raise read_error("the TIFF file", err, [self._path]) from err
+            if self._tags_pending:  # first inspection: the tags come with the same open
+                self._metadata = _first_page_tags(tif, self._path)
+                self._tags_pending = False
         chunks = tiff_chunks(shape, dtype.itemsize, page_shape)
         return ArrayStructure(data_type_from_numpy(dtype), shape, chunks)
 
