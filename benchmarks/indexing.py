@@ -152,7 +152,7 @@ class PeakRSS:
 def serve_directory_run(directory: Path, catalog: Path, concurrency: int) -> dict[str, float]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tempfile.NamedTemporaryFile(prefix="tiled-bench-serve-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix="tiled-serve-", suffix=".log", delete=False)  # noqa: SIM115
     argv = [*CLI, "serve", "directory", "--api-key", KEY, "--catalog", str(catalog)]
     argv += ["--concurrency", str(concurrency), str(directory), "--port", str(port)]
     started = time.perf_counter()
