@@ -272,7 +272,11 @@ def main() -> None:
         paths = listing(directory)
         reference = reference_rate(paths, args.concurrency)
         row: dict[str, object] = {"files": len(paths), "reference_files_per_s": reference}
-        print(f"\n## {len(paths)} files: reference {reference:.0f} files/s", flush=True)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"\n## {len(paths)} files: reference {reference:.0f} files/s (load average {load})",
+            flush=True,
+        )
         if args.only in (None, "serve"):
             row["serve"] = serve = serve_benchmark(directory, args.concurrency)
             f, s = serve["first"], serve["second"]  # type: ignore[index]
