@@ -27,8 +27,10 @@ is removed, so no file silently wins.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -300,7 +302,6 @@ class _Run:
         self.to_inspect: asyncio.Queue[Planned | None] = asyncio.Queue(INSPECT_QUEUE)
         self.in_flight: deque[Planned] = deque()  # sent to the inspector, in order
         self.flush_lock = asyncio.Lock()
-        self.wake = asyncio.Event()
 
     async def process(
         self,
@@ -392,16 +393,24 @@ class _Run:
             _raise_if_failed(self._inspecting)
             raise RuntimeError("Inspection stopped before the walk ended")
 
-    async def _planned(self) -> AsyncIterator[Planned]:
+    async def _planned(self, first: Planned) -> AsyncIterator[Planned]:
         """What the walk queued for inspection, remembered in order to pair the results."""
-        while (item := await self.to_inspect.get()) is not None:
+        item: Planned | None = first
+        while item is not None:
             self.in_flight.append(item)
             self.summary.inspected += 1
             self.state.inspecting()
             yield item
+            item = await self.to_inspect.get()
 
     async def _inspect_all(self) -> None:
-        async for result in self.inspector.stream(self._planned()):
+        first = await self.to_inspect.get()
+        if first is None:  # nothing changed: no worker is ever started
+            return
+        # Starting worker processes takes seconds under load and would block the event
+        # loop (and so the server's HTTP answers); start them in a thread instead.
+        await asyncio.to_thread(_start_workers, self.inspector)
+        async for result in self.inspector.stream(self._planned(first)):
             planned = self.in_flight.popleft()
             if isinstance(result, Skipped):
                 self._skipped(result)
@@ -417,8 +426,6 @@ class _Run:
         if not self.pending:
             self.pending_since = time.monotonic()
         self.pending.append(change)
-        if len(self.pending) >= self.batch_size:
-            self.wake.set()
 
     async def _backpressure(self, *tasks: asyncio.Task[None]) -> None:
         """Let the walk run ahead of the writer by a few batches at most."""
@@ -428,13 +435,17 @@ class _Run:
             await self._flush()
 
     async def _flush_periodically(self) -> None:
+        """Flush a full batch, or one whose oldest change waited ``flush_interval``.
+
+        Polls (a fifth of the interval) rather than ``asyncio.wait_for`` on an event: on
+        Python 3.11, cancelling ``wait_for`` can hang the cancelling task.
+        """
         while True:
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=self.flush_interval)
-            except TimeoutError:
-                pass
-            self.wake.clear()
-            if self.pending:
+            await asyncio.sleep(self.flush_interval / 5)
+            if not self.pending:
+                continue
+            waited = time.monotonic() - (self.pending_since or time.monotonic())
+            if len(self.pending) >= self.batch_size or waited >= self.flush_interval:
                 await self._flush()
 
     async def _flush(self) -> None:
@@ -468,6 +479,21 @@ class _Run:
         self.summary.refused.append(outcome)
         self.state.refused(outcome.key_path, outcome.message)
         logger.warning("Refused %s: %s", "/".join(outcome.key_path), outcome.message)
+
+
+def _start_workers(inspector: object) -> None:
+    """Start the inspector's worker processes now (blocking; call in a thread).
+
+    Uses ``Inspector._executor`` (its lazily created pool): there is no public hook yet.
+    """
+    make_pool = getattr(inspector, "_executor", None)
+    if make_pool is None:
+        return
+    pool = make_pool()
+    if isinstance(pool, concurrent.futures.ProcessPoolExecutor):
+        workers = max(1, getattr(inspector, "concurrency", 1))
+        for future in [pool.submit(os.getpid) for _ in range(workers)]:
+            future.result()
 
 
 def _raise_if_failed(task: asyncio.Task[None]) -> None:
