@@ -66,7 +66,11 @@ def resolve_asset_path(data_uri: str, readable: Sequence[Path]) -> Path:
     return resolved
 
 
-def resolve_asset_paths(data_uris: Sequence[str], readable: Sequence[Path]) -> list[Path | None]:
+def resolve_asset_paths(
+    data_uris: Sequence[str],
+    readable: Sequence[Path],
+    directories: dict[Path, str] | None = None,
+) -> list[Path | None]:
     """:func:`resolve_asset_path` for many files at once; ``None`` where a file is missing.
 
     A multi-file data source (a sequence of thousands of frames) is opened on every read,
@@ -74,8 +78,11 @@ def resolve_asset_paths(data_uris: Sequence[str], readable: Sequence[Path]) -> l
     then one ``lstat`` per file. A file that is itself a symlink (or whose name is not a
     plain name) falls back to the full resolution. The result is the same as resolving
     each path alone, and the same check against ``readable`` applies to every file.
+    ``directories`` may be shared by the calls of one short task (a registration batch)
+    to resolve each directory once for all of them.
     """
-    directories: dict[Path, str] = {}
+    if directories is None:
+        directories = {}
     result: list[Path | None] = []
     for data_uri in data_uris:
         path = path_from_data_uri(data_uri)

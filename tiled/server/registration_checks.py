@@ -11,6 +11,7 @@ way it arrives.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..errors import BadRequestError, TiledError, UnsupportedMimetypeError
 from ..structures.core import StructureFamily
 from ..structures.data_source import DataSource
 from .errors import ValidationFailure, status_for
-from .file_access import resolve_asset_path
+from .file_access import resolve_asset_paths
 
 if TYPE_CHECKING:
     from ..registration.model import Change, Outcome
@@ -93,21 +94,27 @@ def _check_asset_order(data_source: DataSource, loc: list[str | int]) -> None:
 
 
 def asset_stats(
-    data_sources: Sequence[DataSource], readable: Sequence[Path]
+    data_sources: Sequence[DataSource],
+    readable: Sequence[Path],
+    directories: dict[Path, str] | None = None,
 ) -> dict[str, AssetStat]:
     """Check every asset lies inside the readable directories and exists; stat it.
 
     Runs before anything is written, so a refused registration changes nothing.
+    ``directories``: a cache of resolved directories shared across one batch.
     """
     stats = {}
     for data_source in data_sources:
-        for asset in data_source.assets:
-            path = resolve_asset_path(asset.data_uri, readable)
+        assets = data_source.assets
+        paths = resolve_asset_paths([a.data_uri for a in assets], readable, directories)
+        for asset, path in zip(assets, paths, strict=True):
             try:
+                if path is None:
+                    raise FileNotFoundError
                 info = os.stat(path)
             except FileNotFoundError:
                 raise BadRequestError(f"{asset.data_uri!r} does not exist on the server") from None
-            if asset.is_directory != os.path.isdir(path):
+            if asset.is_directory != stat.S_ISDIR(info.st_mode):
                 kind = "a directory" if not asset.is_directory else "not a directory"
                 raise BadRequestError(
                     f"{asset.data_uri!r} is {kind}; set is_directory={not asset.is_directory}"
@@ -137,6 +144,7 @@ def checked_changes(
     from ..registration.model import Outcome, Put
 
     result: list[Change | Outcome] = []
+    directories: dict[Path, str] = {}  # each directory resolved once per batch
     for change in changes:
         if not isinstance(change, Put):
             result.append(change)
@@ -145,7 +153,7 @@ def checked_changes(
         try:
             if not rules_checked:
                 check_data_sources(entry.structure_family, entry.data_sources)
-            stats = asset_stats(entry.data_sources, readable)
+            stats = asset_stats(entry.data_sources, readable, directories)
         except TiledError as err:
             status, message = refusal_of(err)
             result.append(Outcome(tuple(entry.key_path), False, message, status))
