@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,9 @@ class Watcher:
         self.source: ChangeSource | None = None
         self.ready = asyncio.Event()  # set once the initial pass is done
         self.synced: Callable[[Summary], None] | None = None  # told the initial sync's summary
+        # Work done, for tests and diagnostics: directories listed, nodes inspected, full
+        # loads of what the sink holds, stat-only passes over the tree.
+        self.counts: Counter[str] = Counter()
 
     # -- running ------------------------------------------------------------------------
 
@@ -188,6 +192,7 @@ class Watcher:
     async def _prime(self) -> None:
         """Load what the sink holds (once), then mark directories that differ dirty."""
         registered = [item async for item in self.sink.registered()]
+        self.counts["sink_loads"] += 1
         self.index = TreeIndex.from_registered(self.root, registered)
         del registered
         for directory in await self._reconcile():
@@ -197,6 +202,7 @@ class Watcher:
     async def _reconcile(self) -> set[Path]:
         """Re-plan every directory (stat only) and return those differing from the index."""
         started = time.monotonic()
+        self.counts["tree_passes"] += 1
         dirty = await asyncio.to_thread(self._differing_directories)
         logger.info(
             "Watch: reconciled %s in %.2f s (%d directories differ)",
@@ -266,6 +272,7 @@ class Watcher:
         plan: DirectoryPlan = await asyncio.to_thread(
             plan_directory, directory, key_path, self.options
         )
+        self.counts["directories_listed"] += 1
         held = dict(self.index.listing(key_path))
         changes, new_directories, ready = self._compare(directory, key_path, plan, held)
         await self._apply(changes)
@@ -332,6 +339,7 @@ class Watcher:
             if entry is not None:
                 puts.append(Put(entry, replace=planned.key_path[-1] in held))
         self.state.inspecting(len(whole))
+        self.counts["inspected"] += len(whole)
         results = await self.inspector.inspect(whole) if whole else []
         for planned, result in zip(whole, results, strict=True):
             if isinstance(result, Skipped):
