@@ -39,7 +39,17 @@ from .model import Change, KeyPath, NodeEntry, Planned, Put, Remove, Sink, Skipp
 from .settle import SettleTracker, Verdict
 from .state import IndexingState
 from .watch_index import DIRECTORY, TreeIndex
-from .watch_sources import ChangeSource, next_batch_or_fallback, open_source
+from .watch_sources import (
+    ChangeSource,
+    EventSource,
+    SourceClosed,
+    fallback_warning,
+    inotify_limit,
+    next_batch_or_fallback,
+    open_source,
+    polling_fallback,
+    watch_budget,
+)
 
 if TYPE_CHECKING:
     from .plan import DirectoryPlan, PlanOptions
@@ -96,6 +106,8 @@ class Watcher:
         self._due: dict[Path, float] = {}
         self._wake = asyncio.Event()
         self.source: ChangeSource | None = None
+        self._replacement: ChangeSource | None = None
+        self._budget = watch_budget()
         self.ready = asyncio.Event()  # set once the initial pass is done
         self.synced: Callable[[Summary], None] | None = None  # told the initial sync's summary
         # Work done, for tests and diagnostics: directories listed, nodes inspected, full
@@ -136,7 +148,13 @@ class Watcher:
     async def _listen(self) -> None:
         assert self.source is not None
         while True:
-            batch, self.source = await next_batch_or_fallback(self.source, self.root)
+            try:
+                batch, self.source = await next_batch_or_fallback(self.source, self.root)
+            except SourceClosed:
+                if self._replacement is None:
+                    raise
+                self.source, self._replacement = self._replacement, None
+                batch = {self.root}  # compare everything once: events may have been missed
             if self.root in batch:
                 self._reconcile_wanted = True
             self._incoming |= batch
@@ -187,6 +205,21 @@ class Watcher:
                 self.state.error(f"{directory}: {type(err).__name__}: {err}")
                 self._schedule(directory, self._clock() + 5.0)
 
+    async def _check_watch_budget(self) -> None:
+        """Switch from events to polling when the tree outgrows the inotify limit (the
+        notifier would otherwise drop the new directories' watches silently)."""
+        if not isinstance(self.source, EventSource) or self._budget is None:
+            return
+        if len(self.index.directories) <= self._budget or self._replacement is not None:
+            return
+        fallback_warning(
+            self.root,
+            f"The tree now has more than {self._budget:,} directories, more than the "
+            f"inotify watch limit ({inotify_limit():,}) allows",
+        )
+        self._replacement = await asyncio.to_thread(polling_fallback, self.root)
+        self.source.close()
+
     # -- the initial pass and reconciliation ----------------------------------------------
 
     async def _prime(self) -> None:
@@ -204,6 +237,7 @@ class Watcher:
         started = time.monotonic()
         self.counts["tree_passes"] += 1
         dirty = await asyncio.to_thread(self._differing_directories)
+        await self._check_watch_budget()
         logger.info(
             "Watch: reconciled %s in %.2f s (%d directories differ)",
             self.root,
@@ -279,6 +313,7 @@ class Watcher:
         for path, child_key_path in new_directories:
             if self.index.listing(key_path).get(child_key_path[-1], _MISSING) is DIRECTORY:
                 self.index.add_directory(path, child_key_path)
+                await self._check_watch_budget()
                 await self.sync_directory(path)
         if ready:
             await self._inspect_and_write(directory, ready, held)
