@@ -27,8 +27,10 @@ is removed, so no file silently wins.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -392,16 +394,24 @@ class _Run:
             _raise_if_failed(self._inspecting)
             raise RuntimeError("Inspection stopped before the walk ended")
 
-    async def _planned(self) -> AsyncIterator[Planned]:
+    async def _planned(self, first: Planned) -> AsyncIterator[Planned]:
         """What the walk queued for inspection, remembered in order to pair the results."""
-        while (item := await self.to_inspect.get()) is not None:
+        item: Planned | None = first
+        while item is not None:
             self.in_flight.append(item)
             self.summary.inspected += 1
             self.state.inspecting()
             yield item
+            item = await self.to_inspect.get()
 
     async def _inspect_all(self) -> None:
-        async for result in self.inspector.stream(self._planned()):
+        first = await self.to_inspect.get()
+        if first is None:  # nothing changed: no worker is ever started
+            return
+        # Starting worker processes takes seconds under load and would block the event
+        # loop (and so the server's HTTP answers); start them in a thread instead.
+        await asyncio.to_thread(_start_workers, self.inspector)
+        async for result in self.inspector.stream(self._planned(first)):
             planned = self.in_flight.popleft()
             if isinstance(result, Skipped):
                 self._skipped(result)
@@ -468,6 +478,21 @@ class _Run:
         self.summary.refused.append(outcome)
         self.state.refused(outcome.key_path, outcome.message)
         logger.warning("Refused %s: %s", "/".join(outcome.key_path), outcome.message)
+
+
+def _start_workers(inspector: object) -> None:
+    """Start the inspector's worker processes now (blocking; call in a thread).
+
+    Uses ``Inspector._executor`` (its lazily created pool): there is no public hook yet.
+    """
+    make_pool = getattr(inspector, "_executor", None)
+    if make_pool is None:
+        return
+    pool = make_pool()
+    if isinstance(pool, concurrent.futures.ProcessPoolExecutor):
+        workers = max(1, getattr(inspector, "concurrency", 1))
+        for future in [pool.submit(os.getpid) for _ in range(workers)]:
+            future.result()
 
 
 def _raise_if_failed(task: asyncio.Task[None]) -> None:
