@@ -8,6 +8,7 @@ a window, so an image is one block).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,19 @@ def _open(path: Path, what: str = "the image file") -> Image.Image:
 def image_layout(path: Path) -> tuple[tuple[int, ...], numpy.dtype[Any]]:
     """(shape, dtype) from the header: a 1x1 image of the same mode tells the pixel layout."""
     with _open(path) as image:
-        width, height = image.size
-        mode = image.mode
+        return _layout_of(image)
+
+
+def _layout_of(image: Image.Image) -> tuple[tuple[int, ...], numpy.dtype[Any]]:
+    width, height = image.size
+    channels, dtype = _mode_layout(image.mode)
+    return (height, width, *channels), dtype
+
+
+@functools.lru_cache(maxsize=64)
+def _mode_layout(mode: str) -> tuple[tuple[int, ...], numpy.dtype[Any]]:
     probe = numpy.asarray(Image.new(mode, (1, 1)))
-    return (height, width, *probe.shape[2:]), probe.dtype
+    return tuple(probe.shape[2:]), probe.dtype
 
 
 def read_image(path: Path, what: str = "the image file") -> numpy.ndarray:
@@ -57,13 +67,17 @@ def read_image(path: Path, what: str = "the image file") -> numpy.ndarray:
 def image_metadata(path: Path) -> dict[str, Any]:
     """Format, mode, scalar ``info`` entries (dpi, gamma...) and EXIF tags by name."""
     with _open(path) as image:
-        info = {
-            str(k): json_safe(v)
-            for k, v in image.info.items()
-            if not isinstance(v, bytes) and k not in ("exif", "icc_profile")
-        }
-        exif = {ExifTags.TAGS.get(k, str(k)): json_safe(v) for k, v in image.getexif().items()}
-        metadata: dict[str, Any] = {"format": image.format, "mode": image.mode, **info}
+        return _metadata_of(image)
+
+
+def _metadata_of(image: Image.Image) -> dict[str, Any]:
+    info = {
+        str(k): json_safe(v)
+        for k, v in image.info.items()
+        if not isinstance(v, bytes) and k not in ("exif", "icc_profile")
+    }
+    exif = {ExifTags.TAGS.get(k, str(k)): json_safe(v) for k, v in image.getexif().items()}
+    metadata: dict[str, Any] = {"format": image.format, "mode": image.mode, **info}
     if exif:
         metadata["exif"] = exif
     return metadata
@@ -112,7 +126,11 @@ class ImageAdapter(ArrayAdapterBase):
         return self._metadata
 
     def _inspect(self) -> ArrayStructure:
-        shape, dtype = image_layout(self._path)
+        with _open(self._path) as image:
+            shape, dtype = _layout_of(image)
+            if self._metadata_pending:  # first inspection: one open for both
+                self._metadata = _metadata_of(image)
+                self._metadata_pending = False
         return ArrayStructure(data_type_from_numpy(dtype), shape, auto_chunks(shape, dtype))
 
     def _read(self, selection: Normalised) -> numpy.ndarray:

@@ -222,7 +222,13 @@ def _failure(planned: Planned, err: BaseException) -> Skipped:
 
 
 def _inspect_chunk(chunk: list[Planned], check_complete: bool | None) -> list[NodeEntry | Skipped]:
-    return [inspect_planned(planned, check_complete=check_complete) for planned in chunk]
+    # One format after another (then back in order): interleaving format libraries in a
+    # worker measured markedly slower than running each library's files together.
+    order = sorted(range(len(chunk)), key=lambda i: chunk[i].mimetype)
+    results: list[Any] = [None] * len(chunk)
+    for i in order:
+        results[i] = inspect_planned(chunk[i], check_complete=check_complete)
+    return results
 
 
 def _install_adapters(adapters: dict[str, bytes]) -> None:
