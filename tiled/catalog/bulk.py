@@ -607,6 +607,12 @@ async def apply_changes(
 ) -> list[Outcome]:
     """Apply ``changes`` in order inside the caller's transaction; one outcome each."""
     prefix = tuple(prefix)
+    if conn.dialect.name == "postgresql":
+        # A catalog being filled grows faster than autovacuum's statistics: the planner
+        # then believes ``nodes`` tiny and scans it whole for every batch (and the search
+        # triggers scan metadata_index), O(catalog) per batch. Every statement of a batch
+        # has an index path; this transaction takes it.
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))
     batch = await _plan(conn, prefix, changes)
     for segment in batch.segments:
         await _run_segment(conn, segment, changes, batch.outcomes)
