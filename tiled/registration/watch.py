@@ -431,6 +431,11 @@ class Watcher:
             outcomes = await self.sink.apply(batch)
             for change, outcome in zip(batch, outcomes, strict=True):
                 self._record(change, outcome)
+            done = Counter(_verb(c) for c, o in zip(batch, outcomes, strict=True) if o.ok)
+            if done:
+                logger.info(
+                    "Watch: %s", ", ".join(f"{n} {verb}" for verb, n in sorted(done.items()))
+                )
 
     def _record(self, change: Change, outcome: Any) -> None:
         if isinstance(change, Remove):
@@ -460,6 +465,12 @@ class Watcher:
         current = self._due.get(directory)
         if current is None or at < current:
             self._due[directory] = at
+
+
+def _verb(change: Change) -> str:
+    if isinstance(change, Remove):
+        return "removed"
+    return "updated" if change.replace else "registered"
 
 
 def _incomplete_reasons(items: Sequence[Planned]) -> list[str | None]:
