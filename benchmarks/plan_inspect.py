@@ -14,6 +14,8 @@ Files are dated an hour back (a tree at rest) unless ``--fresh``: files modified
 last few seconds are also checked for completeness, which costs a second open.
 Each pool is measured cold (including its start-up) and warm (a second pass on the same
 pool), so start-up and steady rate can be told apart. Ratios are inspect / reference.
+Last, the CPU time per file of both in this process, one file after another, which a
+machine loaded by other work disturbs much less than the wall-clock rates.
 
     python3 benchmarks/plan_inspect.py [-n 10000] [--concurrency 2] [--dir DIR]
 """
@@ -115,6 +117,26 @@ async def ours(root: Path, concurrency: int) -> tuple[float, float, int, int]:
     return cold, warm, entries, skipped
 
 
+def serial_cpu(root: Path, limit: int) -> tuple[float, float, int]:
+    """CPU seconds per file in this process, ours and the reference's, over the first
+    ``limit`` files: a comparison a loaded machine disturbs less than wall-clock rates."""
+    from tiled.registration.inspect import inspect_planned
+
+    items = [x for x in walk(root, PlanOptions()) if isinstance(x, Planned)][:limit]
+    for planned in items[:20]:  # imports and caches
+        inspect_planned(planned)
+        read_header(str(planned.files[0].path))
+    ours = reference = 0.0
+    for planned in items:
+        start = time.process_time()
+        inspect_planned(planned)
+        ours += time.process_time() - start
+        start = time.process_time()
+        read_header(str(planned.files[0].path))
+        reference += time.process_time() - start
+    return ours / len(items), reference / len(items), len(items)
+
+
 def plan_pass(root: Path) -> tuple[float, int]:
     start = time.perf_counter()
     files = sum(len(x.files) for x in walk(root, PlanOptions()) if isinstance(x, Planned))
@@ -167,6 +189,11 @@ def main() -> None:
         print(f"reference, warm     {n / ref_warm:10.0f} files/s  ({ref_warm:.2f} s)")
         print(f"ratio cold          {ref_cold / cold:10.0%}")
         print(f"ratio warm          {ref_warm / warm:10.0%}")
+        mine, theirs, counted = serial_cpu(tree, 1000)
+        print(
+            f"CPU per file, one process, {counted} files: inspect {mine * 1e6:.0f} us, "
+            f"reference {theirs * 1e6:.0f} us, ratio {theirs / mine:.0%}"
+        )
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -22,6 +22,8 @@ def broken_hook(path: Path) -> str | None:
 def only_bundles(directory: Path, key_path: KeyPath, options: PlanOptions) -> DirectoryPlan | None:
     """A walker: a directory named ``*.bundle`` is one NPY sequence of its ``*.npy`` files,
     in name order; other directories fall back to the default planner."""
+    if directory.name == "broken":
+        raise RuntimeError("this walker is broken here")
     if not directory.name.endswith(".bundle"):
         return None
     files = []
@@ -46,3 +48,17 @@ class CrashingAdapter(NPYAdapter):
         if source.paths[0].name.startswith("crash"):
             os._exit(3)
         return super().from_source(source)
+
+
+def _refuse() -> None:
+    raise ImportError("this adapter cannot be loaded in a worker")
+
+
+class Unloadable:
+    """An adapter object that pickles but fails to load in a worker process."""
+
+    def __call__(self, source):
+        raise NotImplementedError
+
+    def __reduce__(self):
+        return (_refuse, ())

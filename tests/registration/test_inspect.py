@@ -223,7 +223,7 @@ def test_inspector_handles_an_empty_source_and_a_failing_source(mixed):
     assert [r.key_path for r in asyncio.run(run())] == [mixed[0].key_path]
 
 
-def test_a_crashing_reader_costs_only_its_own_file(tmp_path):
+def test_a_crashing_reader_costs_only_its_own_file(tmp_path, mixed):
     mimetype = "application/x-crashing"
     registry.register_adapter_spec(f"{mimetype}=tests.registration.hooks:CrashingAdapter")
     try:
@@ -234,12 +234,36 @@ def test_a_crashing_reader_costs_only_its_own_file(tmp_path):
             for p in planned_in(tmp_path).values()
         ]
 
+        good = [p for p in mixed if p.mimetype == "application/x-npy"]
+
+        async def run():
+            async with Inspector(2, chunk_size=2) as inspector:
+                # Another batch shares the pool the crash breaks: it must not suffer.
+                return await asyncio.gather(inspector.inspect(items), inspector.inspect(good))
+
+        results, others = asyncio.run(run())
+    finally:
+        registry._registry.pop(mimetype, None)
+    outcome = {r.key_path[-1]: getattr(r, "reason", "ok") for r in results}
+    assert outcome == {"a": "ok", "crash": "corrupt", "b": "ok"}
+    assert all(isinstance(r, NodeEntry) for r in others)
+    assert len(others) == len(good)
+
+
+def test_an_adapter_workers_cannot_load_does_not_stop_them(tmp_path):
+    from tests.registration.hooks import Unloadable
+
+    registry.register_adapter("application/x-unloadable", Unloadable())
+    try:
+        npy(tmp_path / "a.npy")
+        npy(tmp_path / "b.npy")
+        items = list(planned_in(tmp_path).values())
+
         async def run():
             async with Inspector(2) as inspector:
                 return await inspector.inspect(items)
 
         results = asyncio.run(run())
     finally:
-        registry._registry.pop(mimetype, None)
-    outcome = {r.key_path[-1]: getattr(r, "reason", "ok") for r in results}
-    assert outcome == {"a": "ok", "crash": "corrupt", "b": "ok"}
+        registry._registry.pop("application/x-unloadable", None)
+    assert all(isinstance(r, NodeEntry) for r in results)

@@ -211,9 +211,13 @@ def test_walker_hook(tmp_path):
     for i in (2, 1):
         npy(tmp_path / "a.bundle" / f"p{i}x.npy")
     npy(tmp_path / "plain" / "b.npy")
+    npy(tmp_path / "broken" / "c.npy")
     options = options_from_cli(walker="tests.registration.hooks:only_bundles")
-    got = by_key(walk(tmp_path, options))
-    assert got.keys() == {"a", "a/frames", "plain", "plain/b"}
+    items = list(walk(tmp_path, options))
+    got = by_key(items)
+    assert got.keys() == {"a", "a/frames", "plain", "plain/b", "broken"}
+    assert skipped(items)["broken"].reason == "unrecognised"
+    assert "walker hook failed" in skipped(items)["broken"].detail
     assert [f.path.name for f in got["a/frames"].files] == ["p1x.npy", "p2x.npy"]
 
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import multiprocessing
 import os
 import pickle
 import time
-import warnings
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from concurrent.futures.process import BrokenProcessPool
@@ -54,6 +54,8 @@ __all__ = [
     "container_entry",
     "inspect_planned",
 ]
+
+logger = logging.getLogger(__name__)
 
 MAX_METADATA_LIST = 64
 RECENT_SECONDS = 10.0  # files modified more recently may still be being written
@@ -234,14 +236,24 @@ def _inspect_chunk(chunk: list[Planned], check_complete: bool | None) -> list[No
 def _install_adapters(adapters: dict[str, bytes]) -> None:
     """Worker initializer: the adapters the parent registered at run time (``--adapter``)."""
     for mimetype, pickled in adapters.items():
-        registry.register_adapter(mimetype, pickle.loads(pickled))
+        try:
+            registry.register_adapter(mimetype, pickle.loads(pickled))
+        except Exception as err:  # one adapter a worker cannot import must not stop it
+            logger.warning(
+                "Worker process %s cannot load the adapter for %s (%s); files of that "
+                "format will be reported as unrecognised",
+                os.getpid(),
+                mimetype,
+                err,
+            )
 
 
 def _runtime_adapters() -> dict[str, bytes]:
     """Adapters registered in this process beyond the built-ins, pickled for workers.
 
     Entry-point plug-ins load themselves in each worker; an adapter object that cannot be
-    pickled (a lambda, a local class) stays in this process only, with a warning.
+    pickled (a lambda, a local class) stays in this process only, with a logged warning,
+    and one a worker cannot import is skipped there (its files come back "unrecognised").
     """
     adapters = {}
     for mimetype, entry in registry._registry.items():
@@ -253,10 +265,11 @@ def _runtime_adapters() -> dict[str, bytes]:
         try:
             adapters[mimetype] = pickle.dumps(entry)
         except Exception as err:
-            warnings.warn(
-                f"The adapter for {mimetype} cannot be sent to worker processes ({err}); "
-                "register it as 'package.module:Class' so that workers can import it",
-                stacklevel=3,
+            logger.warning(
+                "The adapter for %s cannot be sent to worker processes (%s); register it "
+                "as 'package.module:Class' so that workers can import it",
+                mimetype,
+                err,
             )
     return adapters
 
@@ -280,6 +293,10 @@ class Inspector:
     this process instead: no start-up cost, no isolation (for tests and debugging).
     ``check_complete`` is passed to :func:`inspect_planned`. Use as
     ``async with Inspector() as inspector:`` or call :meth:`close`.
+
+    Workers start by ``forkserver`` (or ``spawn``), which imports the main module of a
+    script again in each worker: a script that uses an Inspector needs the usual
+    ``if __name__ == "__main__":`` guard (console entry points such as ``tiled`` have it).
     """
 
     def __init__(
@@ -295,6 +312,7 @@ class Inspector:
         self.chunk_size = max(1, chunk_size)
         self.check_complete = check_complete
         self._pool: concurrent.futures.Executor | None = None
+        self._isolating = asyncio.Lock()
 
     # -- pool ---------------------------------------------------------------------------
 
@@ -351,7 +369,7 @@ class Inspector:
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=self.chunk_size * limit)
         end = object()
         producer = asyncio.create_task(_produce(items, queue, end))
-        pending: deque[tuple[list[Planned], asyncio.Future[Any]]] = deque()
+        pending: deque[tuple[list[Planned], asyncio.Future[Any], Any]] = deque()
         getter: asyncio.Task[Any] | None = None
         exhausted = False
         try:
@@ -367,50 +385,63 @@ class Inspector:
                         chunk, exhausted = _drain(getter.result(), queue, end, self.chunk_size)
                         getter = None
                         if chunk:
+                            executor = self._executor()
                             future = loop.run_in_executor(
-                                self._executor(), _inspect_chunk, chunk, self.check_complete
+                                executor, _inspect_chunk, chunk, self.check_complete
                             )
-                            pending.append((chunk, future))
+                            pending.append((chunk, future, executor))
                 else:
                     await asyncio.wait({pending[0][1]})
                 while pending and pending[0][1].done():
-                    chunk, future = pending.popleft()
-                    for result in await self._results(chunk, future):
+                    chunk, future, executor = pending.popleft()
+                    for result in await self._results(chunk, future, executor):
                         yield result
             await producer  # surfaces the producer's own error, if any
         finally:
             if getter is not None:
                 getter.cancel()
             producer.cancel()
-            for _, future in pending:
+            for _, future, _ in pending:
                 future.cancel()
 
     async def _results(
-        self, chunk: list[Planned], future: asyncio.Future[Any]
+        self, chunk: list[Planned], future: asyncio.Future[Any], executor: Any
     ) -> list[NodeEntry | Skipped]:
         try:
             return future.result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, asyncio.CancelledError):  # its pool died or was reset
+            self._discard(executor)
             return await self._isolate(chunk)
 
+    def _discard(self, executor: Any) -> None:
+        """Replace the pool ``executor`` if it is still the current one (it broke)."""
+        if self._pool is executor:
+            self._reset()
+
     async def _isolate(self, chunk: list[Planned]) -> list[NodeEntry | Skipped]:
-        """A worker died (a reader crashed on some file): retry one item per task, so the
-        file that kills a worker is the only one reported."""
-        loop = asyncio.get_running_loop()
-        self._reset()
+        """A worker died (a reader crashed on some file): retry one item per task, twice
+        at most, so the file that kills a worker is the only one reported."""
         results: list[NodeEntry | Skipped] = []
-        for planned in chunk:
-            try:
-                outcome = await loop.run_in_executor(
-                    self._executor(), _inspect_chunk, [planned], self.check_complete
-                )
-                results.extend(outcome)
-            except BrokenProcessPool:
-                self._reset()
+        async with self._isolating:  # one suspect at a time, so none breaks another's run
+            for planned in chunk:
+                outcome = await self._alone(planned) or await self._alone(planned)
                 results.append(
-                    _skipped(planned, "corrupt", f"{planned.files[0].path}: the reader crashed")
+                    outcome
+                    or _skipped(planned, "corrupt", f"{planned.files[0].path}: the reader crashed")
                 )
         return results
+
+    async def _alone(self, planned: Planned) -> NodeEntry | Skipped | None:
+        """Inspect one item on its own; None when the pool broke under it."""
+        executor = self._executor()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(executor, _inspect_chunk, [planned], self.check_complete)
+        await asyncio.wait({future})  # our own cancellation raises here; the future's not
+        try:
+            return future.result()[0]
+        except (BrokenProcessPool, asyncio.CancelledError):
+            self._discard(executor)
+            return None
 
 
 async def _produce(

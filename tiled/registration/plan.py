@@ -195,9 +195,13 @@ def _plan_resolved(
     directory: Path, key_path: KeyPath, options: PlanOptions, detection: _Detection | None
 ) -> DirectoryPlan:
     if options.walker is not None:
-        plan = options.walker(directory, key_path, options)
-        if plan is not None:
-            return plan
+        try:
+            custom = options.walker(directory, key_path, options)
+        except Exception as err:  # a user's walker must not stop the whole walk
+            detail = f"{directory}: the walker hook failed: {err!r}"
+            return DirectoryPlan(skipped=[_skip(directory, "unrecognised", detail, key_path)])
+        if custom is not None:
+            return custom
     detection = detection or _Detection(options)
     plan = DirectoryPlan()
     try:
