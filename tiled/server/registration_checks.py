@@ -125,10 +125,14 @@ def refusal_of(error: TiledError) -> tuple[int, str]:
     return status_for(error), error.message
 
 
-def checked_changes(changes: Sequence[Change], readable: Sequence[Path]) -> list[Change | Outcome]:
+def checked_changes(
+    changes: Sequence[Change], readable: Sequence[Path], *, rules_checked: bool = False
+) -> list[Change | Outcome]:
     """Each change ready to apply (puts carry the server's own stats), or its refusal.
 
     Blocking (it stats files): call it once per batch in a worker thread.
+    ``rules_checked``: the data sources already passed :func:`check_data_sources` (the
+    bulk endpoint checked them while parsing); only the files remain to check.
     """
     from ..registration.model import Outcome, Put
 
@@ -139,7 +143,8 @@ def checked_changes(changes: Sequence[Change], readable: Sequence[Path]) -> list
             continue
         entry = change.entry
         try:
-            check_data_sources(entry.structure_family, entry.data_sources)
+            if not rules_checked:
+                check_data_sources(entry.structure_family, entry.data_sources)
             stats = asset_stats(entry.data_sources, readable)
         except TiledError as err:
             status, message = refusal_of(err)

@@ -11,6 +11,7 @@ transaction per request, the same checks as ``POST /register`` for each node.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import msgpack
@@ -154,7 +155,8 @@ async def bulk_register(request: Request, path: str) -> Response:
     domain = [_domain_change(item) for item in parsed.changes]
     readable = request.app.state.settings.readable
     ready = [c for c in domain if not isinstance(c, Outcome)]
-    checked = iter(await in_thread(request, checked_changes, ready, readable) if ready else [])
+    check = partial(checked_changes, rules_checked=True)
+    checked = iter(await in_thread(request, check, ready, readable) if ready else [])
     merged = [c if isinstance(c, Outcome) else next(checked) for c in domain]
     outcomes = await apply_checked(catalog_of(request), split_path(path), merged)
     return document(request, {"outcomes": [_outcome_json(o) for o in outcomes]})
