@@ -302,7 +302,6 @@ class _Run:
         self.to_inspect: asyncio.Queue[Planned | None] = asyncio.Queue(INSPECT_QUEUE)
         self.in_flight: deque[Planned] = deque()  # sent to the inspector, in order
         self.flush_lock = asyncio.Lock()
-        self.wake = asyncio.Event()
 
     async def process(
         self,
@@ -427,8 +426,6 @@ class _Run:
         if not self.pending:
             self.pending_since = time.monotonic()
         self.pending.append(change)
-        if len(self.pending) >= self.batch_size:
-            self.wake.set()
 
     async def _backpressure(self, *tasks: asyncio.Task[None]) -> None:
         """Let the walk run ahead of the writer by a few batches at most."""
@@ -438,13 +435,17 @@ class _Run:
             await self._flush()
 
     async def _flush_periodically(self) -> None:
+        """Flush a full batch, or one whose oldest change waited ``flush_interval``.
+
+        Polls (a fifth of the interval) rather than ``asyncio.wait_for`` on an event: on
+        Python 3.11, cancelling ``wait_for`` can hang the cancelling task.
+        """
         while True:
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=self.flush_interval)
-            except TimeoutError:
-                pass
-            self.wake.clear()
-            if self.pending:
+            await asyncio.sleep(self.flush_interval / 5)
+            if not self.pending:
+                continue
+            waited = time.monotonic() - (self.pending_since or time.monotonic())
+            if len(self.pending) >= self.batch_size or waited >= self.flush_interval:
                 await self._flush()
 
     async def _flush(self) -> None:
