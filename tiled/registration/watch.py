@@ -178,8 +178,13 @@ class Watcher:
             timeout = None
             if self._due:
                 timeout = max(0.0, min(self._due.values()) - self._clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            # asyncio.wait, not wait_for: on Python 3.11 a cancelled wait_for can swallow
+            # the cancellation, and the server would not stop.
+            waiter = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=timeout)
+            finally:
+                waiter.cancel()
         self._wake.clear()
         dirty: set[Path] = set()
         if self._overflowed or self._reconcile_wanted or self.tracker.overflowed:
