@@ -82,8 +82,14 @@ class Server:
 
 
 @contextmanager
-def watching(directory: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``tiled serve directory --watch DIRECTORY ARGS`` until the block ends."""
+def watching(
+    directory: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    wrapper: list[str] | None = None,
+) -> Iterator[Server]:
+    """``tiled serve directory --watch DIRECTORY ARGS`` until the block ends (``wrapper``:
+    a command line the server's command is appended to, e.g. ``unshare ...``)."""
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="tiled-watch-")) / "server.log"
     environment = {**os.environ, **(env or {})}
@@ -92,6 +98,7 @@ def watching(directory: Path, *args: str, env: dict[str, str] | None = None) -> 
     )
     argv = [sys.executable, "-m", "tiled.cli.main", "serve", "directory", str(directory)]
     argv += ["--watch", "--api-key", KEY, "--concurrency", "2", "--port", str(port), *args]
+    argv = [*(wrapper or []), *argv]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             argv,

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,17 @@ from .model import Change, KeyPath, NodeEntry, Planned, Put, Remove, Sink, Skipp
 from .settle import SettleTracker, Verdict
 from .state import IndexingState
 from .watch_index import DIRECTORY, TreeIndex
-from .watch_sources import ChangeSource, next_batch_or_fallback, open_source
+from .watch_sources import (
+    ChangeSource,
+    EventSource,
+    SourceClosed,
+    fallback_warning,
+    inotify_limit,
+    next_batch_or_fallback,
+    open_source,
+    polling_fallback,
+    watch_budget,
+)
 
 if TYPE_CHECKING:
     from .plan import DirectoryPlan, PlanOptions
@@ -95,8 +106,13 @@ class Watcher:
         self._due: dict[Path, float] = {}
         self._wake = asyncio.Event()
         self.source: ChangeSource | None = None
+        self._replacement: ChangeSource | None = None
+        self._budget = watch_budget()
         self.ready = asyncio.Event()  # set once the initial pass is done
         self.synced: Callable[[Summary], None] | None = None  # told the initial sync's summary
+        # Work done, for tests and diagnostics: directories listed, nodes inspected, full
+        # loads of what the sink holds, stat-only passes over the tree.
+        self.counts: Counter[str] = Counter()
 
     # -- running ------------------------------------------------------------------------
 
@@ -132,7 +148,13 @@ class Watcher:
     async def _listen(self) -> None:
         assert self.source is not None
         while True:
-            batch, self.source = await next_batch_or_fallback(self.source, self.root)
+            try:
+                batch, self.source = await next_batch_or_fallback(self.source, self.root)
+            except SourceClosed:
+                if self._replacement is None:
+                    raise
+                self.source, self._replacement = self._replacement, None
+                batch = {self.root}  # compare everything once: events may have been missed
             if self.root in batch:
                 self._reconcile_wanted = True
             self._incoming |= batch
@@ -156,8 +178,13 @@ class Watcher:
             timeout = None
             if self._due:
                 timeout = max(0.0, min(self._due.values()) - self._clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            # asyncio.wait, not wait_for: on Python 3.11 a cancelled wait_for can swallow
+            # the cancellation, and the server would not stop.
+            waiter = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=timeout)
+            finally:
+                waiter.cancel()
         self._wake.clear()
         dirty: set[Path] = set()
         if self._overflowed or self._reconcile_wanted or self.tracker.overflowed:
@@ -183,11 +210,27 @@ class Watcher:
                 self.state.error(f"{directory}: {type(err).__name__}: {err}")
                 self._schedule(directory, self._clock() + 5.0)
 
+    async def _check_watch_budget(self) -> None:
+        """Switch from events to polling when the tree outgrows the inotify limit (the
+        notifier would otherwise drop the new directories' watches silently)."""
+        if not isinstance(self.source, EventSource) or self._budget is None:
+            return
+        if len(self.index.directories) <= self._budget or self._replacement is not None:
+            return
+        fallback_warning(
+            self.root,
+            f"The tree now has more than {self._budget:,} directories, more than the "
+            f"inotify watch limit ({inotify_limit():,}) allows",
+        )
+        self._replacement = await asyncio.to_thread(polling_fallback, self.root)
+        self.source.close()
+
     # -- the initial pass and reconciliation ----------------------------------------------
 
     async def _prime(self) -> None:
         """Load what the sink holds (once), then mark directories that differ dirty."""
         registered = [item async for item in self.sink.registered()]
+        self.counts["sink_loads"] += 1
         self.index = TreeIndex.from_registered(self.root, registered)
         del registered
         for directory in await self._reconcile():
@@ -197,7 +240,9 @@ class Watcher:
     async def _reconcile(self) -> set[Path]:
         """Re-plan every directory (stat only) and return those differing from the index."""
         started = time.monotonic()
+        self.counts["tree_passes"] += 1
         dirty = await asyncio.to_thread(self._differing_directories)
+        await self._check_watch_budget()
         logger.info(
             "Watch: reconciled %s in %.2f s (%d directories differ)",
             self.root,
@@ -266,12 +311,14 @@ class Watcher:
         plan: DirectoryPlan = await asyncio.to_thread(
             plan_directory, directory, key_path, self.options
         )
+        self.counts["directories_listed"] += 1
         held = dict(self.index.listing(key_path))
         changes, new_directories, ready = self._compare(directory, key_path, plan, held)
         await self._apply(changes)
         for path, child_key_path in new_directories:
             if self.index.listing(key_path).get(child_key_path[-1], _MISSING) is DIRECTORY:
                 self.index.add_directory(path, child_key_path)
+                await self._check_watch_budget()
                 await self.sync_directory(path)
         if ready:
             await self._inspect_and_write(directory, ready, held)
@@ -332,6 +379,7 @@ class Watcher:
             if entry is not None:
                 puts.append(Put(entry, replace=planned.key_path[-1] in held))
         self.state.inspecting(len(whole))
+        self.counts["inspected"] += len(whole)
         results = await self.inspector.inspect(whole) if whole else []
         for planned, result in zip(whole, results, strict=True):
             if isinstance(result, Skipped):
@@ -388,6 +436,11 @@ class Watcher:
             outcomes = await self.sink.apply(batch)
             for change, outcome in zip(batch, outcomes, strict=True):
                 self._record(change, outcome)
+            done = Counter(_verb(c) for c, o in zip(batch, outcomes, strict=True) if o.ok)
+            if done:
+                logger.info(
+                    "Watch: %s", ", ".join(f"{n} {verb}" for verb, n in sorted(done.items()))
+                )
 
     def _record(self, change: Change, outcome: Any) -> None:
         if isinstance(change, Remove):
@@ -417,6 +470,12 @@ class Watcher:
         current = self._due.get(directory)
         if current is None or at < current:
             self._due[directory] = at
+
+
+def _verb(change: Change) -> str:
+    if isinstance(change, Remove):
+        return "removed"
+    return "updated" if change.replace else "registered"
 
 
 def _incomplete_reasons(items: Sequence[Planned]) -> list[str | None]:

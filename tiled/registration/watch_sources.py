@@ -42,6 +42,10 @@ class ChangeSource(Protocol):
     def close(self) -> None: ...
 
 
+class SourceClosed(Exception):
+    """The source was closed (e.g. replaced by polling) while a batch was awaited."""
+
+
 def is_watch_limit(err: BaseException) -> bool:
     """The kernel refused another inotify watch (or instance)."""
     text = str(err).lower()
@@ -62,20 +66,28 @@ class EventSource:
         self._step_ms = max(1, int(step * 1000))
         self._stop = threading.Event()
         self._notify = RustNotify([str(root)], False, False, 0, True, True)
+        self._waiting = False
 
     async def next_batch(self) -> set[Path]:
         while True:
-            raw = await asyncio.to_thread(
-                self._notify.watch, self._debounce_ms, self._step_ms, 1000, self._stop
-            )
-            if raw == "stop":
-                raise asyncio.CancelledError
+            if self._stop.is_set():
+                self._notify.close()
+                raise SourceClosed(self.description)
+            self._waiting = True
+            try:
+                raw = await asyncio.to_thread(
+                    self._notify.watch, self._debounce_ms, self._step_ms, 1000, self._stop
+                )
+            finally:
+                self._waiting = False
             if isinstance(raw, set) and raw:
                 return {Path(path) for _, path in raw}
 
     def close(self) -> None:
+        """Stop; a batch being awaited ends with :class:`SourceClosed`."""
         self._stop.set()
-        self._notify.close()
+        if not self._waiting:
+            self._notify.close()
 
 
 Snapshot = dict[str, tuple[int, int, bool]]  # path -> (size, mtime_ns, is_directory)
@@ -140,25 +152,86 @@ class PollingSource:
         self._snapshot = {}
 
 
+def inotify_limit() -> int | None:
+    """How many inotify watches this user may hold (the lowest limit that applies)."""
+    limits = []
+    for name in ("/proc/sys/user/max_inotify_watches", "/proc/sys/fs/inotify/max_user_watches"):
+        try:
+            limits.append(int(Path(name).read_text()))
+        except (OSError, ValueError):
+            continue
+    return min(limits) if limits else None
+
+
+def watches_needed(root: Path, stop_after: int) -> int:
+    """Directories under ``root`` (each takes one inotify watch), counting up to
+    ``stop_after`` only: a stat-only walk of directories."""
+    count = 0
+    pending = [str(root)]
+    seen: set[tuple[int, int]] = set()
+    while pending and count <= stop_after:
+        directory = pending.pop()
+        count += 1
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir():
+                        info = entry.stat()
+                        if (info.st_dev, info.st_ino) not in seen:
+                            seen.add((info.st_dev, info.st_ino))
+                            pending.append(entry.path)
+        except OSError:
+            continue
+    return count
+
+
+def watch_budget() -> int | None:
+    """Watches the watcher allows itself: most of the limit (other programs use some)."""
+    limit = inotify_limit()
+    return None if limit is None else int(limit * 0.9)
+
+
+def fallback_warning(root: Path, why: str) -> None:
+    logger.warning(
+        "%s; falling back to polling %s every %g s (stat only). To watch with events, %s.",
+        why,
+        root,
+        DEFAULT_FALLBACK_POLL,
+        _WATCH_LIMIT_HINT,
+    )
+
+
+def polling_fallback(root: Path) -> PollingSource:
+    return PollingSource(root, DEFAULT_FALLBACK_POLL, reason=" (inotify watch limit)")
+
+
 def open_source(root: Path, *, poll: float | None = None, debounce: float = 0.2) -> ChangeSource:
     """The source for ``root``: polling when ``poll`` is given, inotify otherwise, and
-    polling (with a warning saying how to fix it) when inotify is out of watches."""
+    polling (with a warning saying how to fix it) when inotify is out of watches.
+
+    The notifier does not report watches the kernel refused while adding a tree (events
+    below them are silently lost), so the directories are counted against the limit
+    first.
+    """
     if poll:
         return PollingSource(root, poll)
+    budget = watch_budget()
+    if budget is not None:
+        needed = watches_needed(root, budget)
+        if needed > budget:
+            why = (
+                f"The tree has more than {budget:,} directories, more than the inotify "
+                f"watch limit ({inotify_limit():,}) allows"
+            )
+            fallback_warning(root, why)
+            return polling_fallback(root)
     try:
         return EventSource(root, debounce=debounce)
     except Exception as err:  # RustNotify reports the limit as OSError or its own error
         if not is_watch_limit(err):
             raise
-        logger.warning(
-            "The inotify watch limit is reached (%s); falling back to polling %s every "
-            "%g s. To watch with events, %s.",
-            err,
-            root,
-            DEFAULT_FALLBACK_POLL,
-            _WATCH_LIMIT_HINT,
-        )
-        return PollingSource(root, DEFAULT_FALLBACK_POLL, reason=" (inotify watch limit)")
+        fallback_warning(root, f"The inotify watch limit is reached ({err})")
+        return polling_fallback(root)
 
 
 async def next_batch_or_fallback(
@@ -174,13 +247,5 @@ async def next_batch_or_fallback(
         if not is_watch_limit(err):
             raise
         source.close()
-        logger.warning(
-            "The inotify watch limit is reached (%s); falling back to polling %s every "
-            "%g s. To watch with events, %s.",
-            err,
-            root,
-            DEFAULT_FALLBACK_POLL,
-            _WATCH_LIMIT_HINT,
-        )
-        polling = PollingSource(root, DEFAULT_FALLBACK_POLL, reason=" (inotify watch limit)")
-        return {root}, polling
+        fallback_warning(root, f"The inotify watch limit is reached ({err})")
+        return {root}, polling_fallback(root)
