@@ -52,8 +52,10 @@ def measure(func: Callable[[], object], repeat: int) -> tuple[float, int]:
 
 def serve(directory: Path, port: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tiled.cli.main", "serve", "catalog", "--temp"]
-        + ["-r", str(directory), "--api-key", KEY, "--port", str(port)],
+        [
+            *(sys.executable, "-m", "tiled.cli.main", "serve", "catalog", "--temp"),
+            *("-r", str(directory), "--api-key", KEY, "--port", str(port)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,
