@@ -47,3 +47,23 @@ def _adapter_registry_restored():
     yield
     registry._registry.clear()
     registry._registry.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _tiled_logging_restored():
+    """Commands run in-process configure the ``tiled`` loggers for a terminal (own
+    handlers, no propagation); later tests that read records through caplog need them
+    back as they were."""
+    import logging
+
+    names = ["tiled", "tiled.access", "tiled.registration.progress", "tiled.registration.watch"]
+    saved = {}
+    for name in names:
+        log = logging.getLogger(name)
+        saved[name] = (list(log.handlers), log.level, log.propagate)
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        log = logging.getLogger(name)
+        log.handlers[:] = handlers
+        log.setLevel(level)
+        log.propagate = propagate

@@ -10,13 +10,6 @@ import numpy
 import pandas
 import pytest
 
-from .conftest import xfail_when
-
-# The official client 0.2.20 builds dask ``meta`` from the arrow_schema it computed when
-# registering and checks each partition against it; under pandas 3 it finds 'str' where
-# it expects 'string'. It fails the same way against Tiled's own server (reference run).
-SCHEMA_DRIFT = "official client 0.2.20 + pandas 3: partition 'str' vs registered 'string' meta"
-
 
 @pytest.fixture(scope="module")
 def results(served, tmp_path_factory):
@@ -52,12 +45,7 @@ def test_csv_read(results, csv):
     assert_frame(results.value("csv_read_columns"), csv[["a", "c"]])
 
 
-def _drifts(results, check: str) -> bool:
-    return "Metadata mismatch" in results.raw[check].get("error", {}).get("message", "")
-
-
-def test_csv_read_partition(results, csv, request):
-    xfail_when(request, _drifts(results, "csv_read_partition"), SCHEMA_DRIFT)
+def test_csv_read_partition(results, csv):
     assert_frame(results.value("csv_read_partition"), csv)
 
 
@@ -86,8 +74,7 @@ def test_csv_dask(results, csv):
     assert_frame(value["values"], csv)
 
 
-def test_csv_dask_partition(results, csv, request):
-    xfail_when(request, _drifts(results, "csv_dask_partition"), SCHEMA_DRIFT)
+def test_csv_dask_partition(results, csv):
     assert_frame(results.value("csv_dask_partition"), csv)
 
 

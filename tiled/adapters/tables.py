@@ -133,9 +133,14 @@ class TableAdapterBase:
         for field in table.schema:
             index = registered.get_field_index(field.name)
             fields.append(registered.field(index) if index >= 0 else field)
-        target = pyarrow.schema(fields, metadata=table.schema.metadata)
-        if target.equals(table.schema, check_metadata=False):
+        # The registered pandas metadata, when there is one, so that a client rebuilding
+        # pandas dtypes from a partition gets the ones the registered schema promises.
+        metadata = registered.metadata if _has_pandas(registered) else table.schema.metadata
+        target = pyarrow.schema(fields, metadata=metadata)
+        if target.equals(table.schema, check_metadata=True):
             return table
+        if target.equals(table.schema, check_metadata=False):
+            return table.replace_schema_metadata(metadata)
         try:
             return table.cast(target)
         except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError) as err:
@@ -143,6 +148,10 @@ class TableAdapterBase:
                 f"the data no longer fits the registered column types ({err}); it changed "
                 "after registration"
             ) from err
+
+
+def _has_pandas(schema: pyarrow.Schema) -> bool:
+    return bool(schema.metadata) and b"pandas" in schema.metadata
 
 
 class ColumnAdapter(ArrayAdapterBase):
