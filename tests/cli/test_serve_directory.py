@@ -229,18 +229,3 @@ def test_options_reach_the_planner(tmp_path):
         state = wait_indexed(server)
         assert sorted(keys(server)) == ["t.csv", "x.dat"]
         assert state["skipped"].get("excluded-extension") == 1
-
-
-def test_watch_is_refused_until_available(tmp_path):
-    from tiled.server.indexing import watcher_available
-
-    if watcher_available():
-        pytest.skip("the watcher exists: --watch is tested with it")
-    result = subprocess.run(
-        [sys.executable, "-m", "tiled.cli.main", "serve", "directory", "--watch", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert "not available yet" in result.stderr

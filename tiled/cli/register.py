@@ -75,14 +75,10 @@ def register(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every skipped file"),
 ) -> None:
     """Register the files of DIRECTORY with the server at URI (incremental, batched)."""
-    from ..server.indexing import WATCH_UNAVAILABLE, watcher_available
     from .serve import load_adapters, watch_options
 
     _configure_logging(verbose)
     load_adapters(adapter)
-    if watch and not watcher_available():
-        print(f"Error: {WATCH_UNAVAILABLE}", file=sys.stderr)
-        raise typer.Exit(2)
     if not directory.is_dir():
         raise typer.BadParameter(f"{directory}: not a directory", param_hint="DIRECTORY")
     options = plan_options(

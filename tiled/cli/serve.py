@@ -281,7 +281,7 @@ def serve_directory(
 ) -> None:  # fmt: skip
     """Serve a directory at once, indexing it in the background (nodes appear as found)."""
     from ..server.app import build_app
-    from ..server.indexing import WatchUnavailableError, start_indexing
+    from ..server.indexing import start_indexing
     from ..server.runner import serve_app
     from .progress import show_progress
 
@@ -315,18 +315,14 @@ def serve_directory(
             adapters=tuple(adapter),
         )
         server = build_app(settings)
-        try:
-            start_indexing(
-                server,
-                directory,
-                options,
-                concurrency=concurrency,
-                watch=watch_options(watch, poll, settle, reconcile),
-                reporter=show_progress,
-            )
-        except WatchUnavailableError as err:
-            print(f"Error: {err}", file=sys.stderr)
-            raise typer.Exit(2) from err
+        start_indexing(
+            server,
+            directory,
+            options,
+            concurrency=concurrency,
+            watch=watch_options(watch, poll, settle, reconcile),
+            reporter=show_progress,
+        )
         if generated:
             announce_generated_key(key, host, port)
         print(

@@ -30,25 +30,6 @@ logger = logging.getLogger("tiled.registration")
 Reporter = Callable[[IndexingState], Awaitable[None]]
 
 
-class WatchUnavailableError(RuntimeError):
-    """``--watch`` was asked for, but this build has no watcher yet."""
-
-
-WATCH_UNAVAILABLE = (
-    "Watching (--watch) is not available yet in this build. Run without --watch; "
-    "a restart re-syncs only what changed (keep the catalog with --catalog PATH)."
-)
-
-
-def watcher_available() -> bool:
-    """True once ``tiled.registration.watch`` provides ``watch_directory``."""
-    try:
-        from ..registration import watch
-    except ImportError:
-        return False
-    return hasattr(watch, "watch_directory")
-
-
 @dataclass(frozen=True)
 class IndexingJob:
     """What to index and how: the directory, planning options and worker processes."""
@@ -70,11 +51,8 @@ def start_indexing(
 ) -> IndexingState:
     """Index ``directory`` into the app's catalog in the background, once it starts.
 
-    Returns the state that ``GET /api/v1/indexing`` will answer. Raises
-    :class:`WatchUnavailableError` for ``watch=True`` until the watcher exists.
+    Returns the state that ``GET /api/v1/indexing`` will answer.
     """
-    if watch and not watcher_available():
-        raise WatchUnavailableError(WATCH_UNAVAILABLE)
     job = IndexingJob(Path(directory).resolve(), options, concurrency, watch)
     state = IndexingState(str(job.directory), listener=app.state.metrics.indexing.record)
     app.state.indexing = state
