@@ -209,10 +209,11 @@ def test_temporary_catalog_is_deleted_at_exit(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     write_npy(data / "a.npy", 0)
-    before = set(Path(tempfile.gettempdir()).glob("tiled-directory-*"))
-    with serve_directory("--api-key", KEY, str(data)) as server:
+    private = tmp_path / "tmp"  # this server's own temporary directory: other tests' servers
+    private.mkdir()  # running meanwhile keep theirs elsewhere
+    with serve_directory("--api-key", KEY, str(data), env={"TMPDIR": str(private)}) as server:
         wait_indexed(server)
-        created = set(Path(tempfile.gettempdir()).glob("tiled-directory-*")) - before
+        created = list(private.glob("tiled-directory-*"))
         assert created
     assert not any(p.exists() for p in created)
 
