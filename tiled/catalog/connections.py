@@ -95,11 +95,13 @@ class Connections:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._write_engine = engine.execution_options(**{WRITE_OPTION: True})
-        # At READ COMMITTED each statement sees the latest commits anyway, so a read
-        # transaction on PostgreSQL buys nothing but a BEGIN and a ROLLBACK round trip.
-        # (On SQLite, install_sqlite_transactions makes reads autocommit the same way.)
+        # A read is one snapshot: a lookup's statements (node, data sources, assets) must
+        # not straddle a writer's commit, or a node replaced meanwhile reads as half old,
+        # half new. On PostgreSQL that takes REPEATABLE READ (READ COMMITTED gives each
+        # statement its own snapshot); on SQLite, a deferred BEGIN (see
+        # install_sqlite_transactions). Read-only, so it never fails to serialise.
         self._read_engine = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
+            engine.execution_options(isolation_level="REPEATABLE READ")
             if engine.dialect.name == "postgresql"
             else engine
         )
@@ -123,18 +125,18 @@ class Connections:
 
 
 def install_sqlite_transactions(engine: AsyncEngine) -> None:
-    """Let SQLAlchemy, not the driver, begin transactions: IMMEDIATE for writes, none
-    for reads."""
+    """Let SQLAlchemy, not the driver, begin transactions: IMMEDIATE for writes, a
+    deferred one (a consistent WAL snapshot, no lock) for reads."""
     from sqlalchemy import event
 
     def on_connect(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver starts no transaction itself
 
     def on_begin(connection: Connection) -> None:
-        # Reads run in autocommit, like on PostgreSQL (a lookup's statements see a
-        # consistent catalog because every write commits atomically).
         if connection.get_execution_options().get(WRITE_OPTION, False):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", on_begin)

@@ -1,0 +1,43 @@
+"""A read is one snapshot: a lookup whose statements straddle a writer's commit (a node
+replaced in place, as the watcher does when a sequence grows) sees the node wholly as it
+was, never its old data source with the new assets (or none)."""
+
+import asyncio
+
+from sqlalchemy import select
+
+from tiled.catalog import Catalog, orm
+from tiled.catalog.loading import load_record_at
+from tiled.registration.model import Put
+from tiled.testing.entries import file_entry, write_tiff
+
+
+def test_a_lookup_never_sees_half_a_replacement(catalog_uri, tmp_path):
+    frames = [write_tiff(tmp_path / f"f{i}.tif", i) for i in range(3)]
+    mimetype = "multipart/related;type=image/tiff"
+
+    async def run():
+        catalog = await Catalog.connect(catalog_uri, init=True)
+        try:
+            await catalog.apply((), [Put(file_entry(("seq",), frames[:2], mimetype))])
+            async with catalog.connections.reading() as conn:
+                # The reader's first statement, then a writer replaces the node...
+                before = (await conn.execute(select(orm.DataSource.id))).scalars().all()
+                grown = file_entry(("seq",), frames, mimetype)
+                (outcome,) = await catalog.apply((), [Put(grown, replace=True)])
+                assert outcome.ok, outcome.message
+                # ...and the reader's lookup still sees the node as it was, whole.
+                record = await load_record_at(conn, "seq")
+            after = await catalog.lookup(("seq",))
+        finally:
+            await catalog.close()
+        return before, record, after
+
+    before, record, after = asyncio.run(run())
+    (source,) = record.data_sources
+    assert [source.id] == before
+    assert len(source.assets) == 2
+    assert source.structure.shape[0] == 2
+    (latest,) = after.data_sources
+    assert len(latest.assets) == 3
+    assert latest.structure.shape[0] == 3
