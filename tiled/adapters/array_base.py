@@ -32,11 +32,18 @@ class ArrayAdapterBase:
         specs: list[Spec] | None = None,
     ) -> None:
         self._structure = structure
-        self._metadata = dict(metadata or {})
+        self._metadata = dict(metadata) if metadata is not None else None
         self._specs = list(specs or [])
 
     def metadata(self) -> dict[str, Any]:
+        """The registered metadata or, when none was given, what the file says (read once)."""
+        if self._metadata is None:
+            self._metadata = self._read_metadata()
         return self._metadata
+
+    def _read_metadata(self) -> dict[str, Any]:
+        """Formats whose files carry metadata (tags, attributes) override this."""
+        return {}
 
     def specs(self) -> list[Spec]:
         return self._specs

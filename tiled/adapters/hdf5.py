@@ -121,7 +121,6 @@ class HDF5DatasetAdapter(ArrayAdapterBase):
         super().__init__(structure, metadata, specs)
         self._node = node
         self._dims = dims
-        self._metadata_pending = metadata is None
 
     def _with_dataset(self, func: Any) -> Any:
         with open_file(self._node.path) as file:
@@ -133,11 +132,9 @@ class HDF5DatasetAdapter(ArrayAdapterBase):
             except _READ_ERRORS as err:
                 raise read_error("the HDF5 dataset", err, [self._node.path]) from err
 
-    def metadata(self) -> dict[str, Any]:
-        if self._metadata_pending:
-            self._metadata = self._with_dataset(attributes)
-            self._metadata_pending = False
-        return self._metadata
+    def _read_metadata(self) -> dict[str, Any]:
+        metadata: dict[str, Any] = self._with_dataset(attributes)
+        return metadata
 
     def _inspect(self) -> ArrayStructure:
         return self._with_dataset(lambda d: dataset_structure(d, self._dims))  # type: ignore[no-any-return]

@@ -113,24 +113,19 @@ class ImageAdapter(ArrayAdapterBase):
     ) -> None:
         super().__init__(structure, metadata, specs)
         self._path = path
-        self._metadata_pending = metadata is None
 
     @classmethod
     def from_source(cls, source: ResolvedSource) -> ImageAdapter:
         return cls(source.one_path(), source.structure, source.metadata, source.specs)
 
-    def metadata(self) -> dict[str, Any]:
-        if self._metadata_pending:
-            self._metadata = image_metadata(self._path)
-            self._metadata_pending = False
-        return self._metadata
+    def _read_metadata(self) -> dict[str, Any]:
+        return image_metadata(self._path)
 
     def _inspect(self) -> ArrayStructure:
         with _open(self._path) as image:
             shape, dtype = _layout_of(image)
-            if self._metadata_pending:  # first inspection: one open for both
+            if self._metadata is None:  # first inspection: one open for both
                 self._metadata = _metadata_of(image)
-                self._metadata_pending = False
         return ArrayStructure(data_type_from_numpy(dtype), shape, auto_chunks(shape, dtype))
 
     def _read(self, selection: Normalised) -> numpy.ndarray:

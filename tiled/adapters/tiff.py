@@ -110,17 +110,13 @@ class TIFFAdapter(ArrayAdapterBase):
     ) -> None:
         super().__init__(structure, metadata, specs)
         self._path = path
-        self._tags_pending = metadata is None
 
     @classmethod
     def from_source(cls, source: ResolvedSource) -> TIFFAdapter:
         return cls(source.one_path(), source.structure, source.metadata, source.specs)
 
-    def metadata(self) -> dict[str, Any]:
-        if self._tags_pending:
-            self._metadata = tiff_tags(self._path)
-            self._tags_pending = False
-        return self._metadata
+    def _read_metadata(self) -> dict[str, Any]:
+        return tiff_tags(self._path)
 
     def _inspect(self) -> ArrayStructure:
         with open_tiff(self._path) as tif:
@@ -128,9 +124,8 @@ class TIFFAdapter(ArrayAdapterBase):
                 shape, dtype, page_shape = _layout(tif)
             except _ERRORS as err:
                 raise read_error("the TIFF file", err, [self._path]) from err
-            if self._tags_pending:  # first inspection: the tags come with the same open
+            if self._metadata is None:  # first inspection: the tags come with the same open
                 self._metadata = _first_page_tags(tif, self._path)
-                self._tags_pending = False
         chunks = tiff_chunks(shape, dtype.itemsize, page_shape)
         return ArrayStructure(data_type_from_numpy(dtype), shape, chunks)
 

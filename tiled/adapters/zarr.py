@@ -119,7 +119,6 @@ class ZarrArrayAdapter(ArrayAdapterBase):
         super().__init__(structure, metadata, specs)
         self._root = root
         self._path = path
-        self._metadata_pending = metadata is None
 
     def _array(self) -> ZarrArray:
         node = self._root.open(self._path)
@@ -127,13 +126,10 @@ class ZarrArrayAdapter(ArrayAdapterBase):
             raise DataGoneError(f"{self._path or '/'!r} is no longer a Zarr array")
         return node
 
-    def metadata(self) -> dict[str, Any]:
-        if self._metadata_pending:
-            attrs = dict(self._array().attrs)
-            attrs.pop(_DIMENSIONS_ATTRIBUTE, None)
-            self._metadata = json_safe_mapping(attrs)
-            self._metadata_pending = False
-        return self._metadata
+    def _read_metadata(self) -> dict[str, Any]:
+        attrs = dict(self._array().attrs)
+        attrs.pop(_DIMENSIONS_ATTRIBUTE, None)
+        return json_safe_mapping(attrs)
 
     def _inspect(self) -> ArrayStructure:
         array = self._array()
