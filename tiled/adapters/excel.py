@@ -15,9 +15,8 @@ from typing import Any
 import pandas
 import pyarrow
 
-from ..errors import NotFoundError
-from ..structures.container import FileContainerStructure
-from ..structures.core import Spec, StructureFamily
+from ..structures.core import Spec
+from .containers import FileContainerBase
 from .failures import read_error
 from .protocols import ResolvedSource
 from .tables import TableAdapterBase
@@ -62,40 +61,25 @@ class ExcelSheetAdapter(TableAdapterBase):
         return pyarrow.Table.from_pandas(frame[columns] if columns else frame)
 
 
-class ExcelAdapter:
+class ExcelAdapter(FileContainerBase):
     """A workbook: keys are sheet names, in workbook order."""
 
     mimetypes = (_SHEET_MIMETYPE,)
     extensions = (".xlsx",)
-    structure_family = StructureFamily.container
 
     def __init__(
         self, path: Path, metadata: dict[str, Any] | None = None, specs: list[Spec] | None = None
     ) -> None:
+        super().__init__(specs)
         self._path = path
         self._keys = sheet_names(path)
         self._metadata = dict(metadata or {})
-        self._specs = list(specs or [])
 
     @classmethod
     def from_source(cls, source: ResolvedSource) -> ExcelAdapter:
         return cls(source.one_path(), source.metadata, source.specs)
 
-    def structure(self) -> FileContainerStructure:
-        return FileContainerStructure(tuple(self._keys))
-
-    def metadata(self) -> dict[str, Any]:
-        return self._metadata
-
-    def specs(self) -> list[Spec]:
-        return self._specs
-
-    def keys(self) -> list[str]:
-        return list(self._keys)
-
-    def __getitem__(self, key: str) -> ExcelSheetAdapter:
-        if key not in self._keys:
-            raise NotFoundError(f"No such entry: {key!r}")
+    def _child(self, key: str) -> ExcelSheetAdapter:
         return ExcelSheetAdapter(self._path, key)
 
     @staticmethod

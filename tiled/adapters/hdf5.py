@@ -18,11 +18,11 @@ import numpy
 
 from ..errors import DataGoneError, NotFoundError, UnsupportedOperationError
 from ..structures.array import ArrayStructure, data_type_from_numpy
-from ..structures.container import FileContainerStructure
-from ..structures.core import Spec, StructureFamily
+from ..structures.core import Spec
 from .array_base import ArrayAdapterBase, string_dtype_for
 from .attributes import json_safe
 from .chunking import chunks_from_shape
+from .containers import FileContainerBase
 from .failures import read_error
 from .hdf5_files import check_links_target, incomplete_reason, open_file, open_object
 from .protocols import ResolvedSource
@@ -156,10 +156,8 @@ def read_dataset(dataset: h5py.Dataset, selection: Normalised) -> numpy.ndarray:
     return numpy.flip(data, flips) if flips else data
 
 
-class HDF5GroupAdapter:
+class HDF5GroupAdapter(FileContainerBase):
     """A group (or the whole file): children are groups and datasets, opened lazily."""
-
-    structure_family = StructureFamily.container
 
     def __init__(
         self,
@@ -170,8 +168,8 @@ class HDF5GroupAdapter:
         group: h5py.Group | None = None,
     ) -> None:
         """``group``: the group already open (saves opening the file again)."""
+        super().__init__(specs)
         self._node = node
-        self._specs = list(specs or [])
         if group is not None:
             self._load(group, metadata)
             return
@@ -185,19 +183,9 @@ class HDF5GroupAdapter:
         self._keys = _resolvable_keys(group, self._node)
         self._metadata = metadata if metadata is not None else attributes(group)
 
-    def structure(self) -> FileContainerStructure:
-        return FileContainerStructure(tuple(self._keys))
-
-    def metadata(self) -> dict[str, Any]:
-        return self._metadata
-
-    def specs(self) -> list[Spec]:
-        return self._specs
-
-    def keys(self) -> list[str]:
-        return list(self._keys)
-
     def __getitem__(self, key: str) -> HDF5GroupAdapter | HDF5DatasetAdapter:
+        # Not only the listed keys: a link left out of the listing (its target missing
+        # or outside the readable directories) gives its own clear error by name.
         node = self._node.child(key)
         with open_file(node.path) as file:
             group = self._node.open(file)

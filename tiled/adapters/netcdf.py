@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy
 
-from ..errors import NotFoundError, UnsupportedMimetypeError
+from ..errors import UnsupportedMimetypeError
 from ..structures.array import ArrayStructure, data_type_from_numpy
-from ..structures.container import FileContainerStructure
-from ..structures.core import Spec, StructureFamily
+from ..structures.core import Spec
 from .array_base import ArrayAdapterBase
 from .attributes import json_safe_mapping
 from .chunking import auto_chunks
+from .containers import FileContainerBase
 from .failures import read_error
 from .hdf5 import HDF5DatasetAdapter, HDF5Node
 from .hdf5_files import incomplete_reason as hdf5_incomplete
@@ -42,10 +42,8 @@ def _open_netcdf4(path: Path) -> Any:
         raise read_error("the NetCDF file", err, [path]) from err
 
 
-class NetCDF4GroupAdapter:
+class NetCDF4GroupAdapter(FileContainerBase):
     """The file or a group: variables first, then sub-groups."""
-
-    structure_family = StructureFamily.container
 
     def __init__(
         self,
@@ -54,35 +52,21 @@ class NetCDF4GroupAdapter:
         metadata: dict[str, Any] | None = None,
         specs: list[Spec] | None = None,
     ) -> None:
+        super().__init__(specs)
         self._source = source
         self._path = source.one_path()
         self._name = name
-        self._specs = list(specs or [])
         with _open_netcdf4(self._path) as file:
             group = file if name == "/" else file[name]
-            self._variables = list(group.variables)
-            self._groups = list(group.groups)
+            self._groups = set(group.groups)
+            self._keys = list(group.variables) + list(group.groups)
             attributes = json_safe_mapping(dict(group.attrs))
         self._metadata = metadata if metadata is not None else attributes
 
-    def structure(self) -> FileContainerStructure:
-        return FileContainerStructure(tuple(self.keys()))
-
-    def metadata(self) -> dict[str, Any]:
-        return self._metadata
-
-    def specs(self) -> list[Spec]:
-        return self._specs
-
-    def keys(self) -> list[str]:
-        return self._variables + self._groups
-
-    def __getitem__(self, key: str) -> NetCDF4GroupAdapter | HDF5DatasetAdapter:
+    def _child(self, key: str) -> NetCDF4GroupAdapter | HDF5DatasetAdapter:
         child = f"{self._name.rstrip('/')}/{key}"
         if key in self._groups:
             return NetCDF4GroupAdapter(self._source, child)
-        if key not in self._variables:
-            raise NotFoundError(f"No such entry: {key!r}")
         with _open_netcdf4(self._path) as file:
             variable = file[child]
             dims = tuple(variable.dimensions)
@@ -132,34 +116,18 @@ def _open_classic(path: Path) -> Any:
         raise read_error("the NetCDF file", err, [path]) from err
 
 
-class ClassicNetCDFAdapter:
-    structure_family = StructureFamily.container
-
+class ClassicNetCDFAdapter(FileContainerBase):
     def __init__(
         self, path: Path, metadata: dict[str, Any] | None, specs: list[Spec] | None
     ) -> None:
+        super().__init__(specs)
         self._path = path
-        self._specs = list(specs or [])
         with _open_classic(path) as file:
             self._keys = list(file.variables)
             attributes = json_safe_mapping(dict(file._attributes))
         self._metadata = metadata if metadata is not None else attributes
 
-    def structure(self) -> FileContainerStructure:
-        return FileContainerStructure(tuple(self._keys))
-
-    def metadata(self) -> dict[str, Any]:
-        return self._metadata
-
-    def specs(self) -> list[Spec]:
-        return self._specs
-
-    def keys(self) -> list[str]:
-        return list(self._keys)
-
-    def __getitem__(self, key: str) -> ClassicVariableAdapter:
-        if key not in self._keys:
-            raise NotFoundError(f"No such entry: {key!r}")
+    def _child(self, key: str) -> ClassicVariableAdapter:
         return ClassicVariableAdapter(self._path, key)
 
 

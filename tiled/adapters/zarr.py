@@ -20,13 +20,13 @@ import zarr
 import zarr.errors
 from zarr.storage import LocalStore
 
-from ..errors import AccessDeniedError, DataGoneError, NotFoundError
+from ..errors import AccessDeniedError, DataGoneError
 from ..structures.array import ArrayStructure, data_type_from_numpy
-from ..structures.container import FileContainerStructure
-from ..structures.core import Spec, StructureFamily
+from ..structures.core import Spec
 from .array_base import ArrayAdapterBase, changed_shape, string_dtype_for
 from .attributes import json_safe_mapping
 from .chunking import chunks_from_shape
+from .containers import FileContainerBase
 from .failures import read_error
 from .protocols import ResolvedSource
 from .selection import Normalised, forward
@@ -153,9 +153,7 @@ class ZarrArrayAdapter(ArrayAdapterBase):
         return numpy.flip(data, flips) if flips else data
 
 
-class ZarrGroupAdapter:
-    structure_family = StructureFamily.container
-
+class ZarrGroupAdapter(FileContainerBase):
     def __init__(
         self,
         root: Store,
@@ -163,9 +161,9 @@ class ZarrGroupAdapter:
         metadata: dict[str, Any] | None = None,
         specs: list[Spec] | None = None,
     ) -> None:
+        super().__init__(specs)
         self._root = root
         self._path = path
-        self._specs = list(specs or [])
         group = root.open(path)
         if not isinstance(group, zarr.Group):
             raise DataGoneError(f"{path or '/'!r} is no longer a Zarr group")
@@ -176,21 +174,7 @@ class ZarrGroupAdapter:
             raise read_error("the Zarr group", err, [root.root]) from err
         self._metadata = metadata if metadata is not None else attributes
 
-    def structure(self) -> FileContainerStructure:
-        return FileContainerStructure(tuple(self._keys))
-
-    def metadata(self) -> dict[str, Any]:
-        return self._metadata
-
-    def specs(self) -> list[Spec]:
-        return self._specs
-
-    def keys(self) -> list[str]:
-        return list(self._keys)
-
-    def __getitem__(self, key: str) -> ZarrArrayAdapter | ZarrGroupAdapter:
-        if key not in self._keys:
-            raise NotFoundError(f"No such entry: {key!r}")
+    def _child(self, key: str) -> ZarrArrayAdapter | ZarrGroupAdapter:
         return _adapter(self._root, f"{self._path}/{key}".strip("/"), None, None, None)
 
 
