@@ -8,10 +8,7 @@ server answers, reports the walk in progress and already serves what it found.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tiled.testing.server import free_port
+from tiled.testing.processes import tiled_process
 from tiled.testing.trees import write_csv, write_indexing_tree, write_npy
 
 pytestmark = pytest.mark.serial
@@ -60,46 +57,12 @@ class Server:
 @contextmanager
 def serve_directory(*args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
     """``tiled serve directory ARGS --port P`` until the block ends (output in a file)."""
-    port = free_port()
-    log_dir = Path(tempfile.mkdtemp(prefix="tiled-serve-directory-"))
-    log_path = log_dir / "server.log"
-    environment = {**os.environ, **(env or {})}
+    environment = dict(env or {})
     environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (environment.get("PYTHONPATH", ""), WORKTREE) if p
+        p for p in (environment.get("PYTHONPATH", os.environ.get("PYTHONPATH", "")), WORKTREE) if p
     )
-    argv = [sys.executable, "-m", "tiled.cli.main", "serve", "directory", *args]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*argv, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=environment,
-            start_new_session=True,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"serve directory exited early:\n{server.output()}")
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"serve directory did not answer:\n{server.output()}")
-            time.sleep(0.05)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+    with tiled_process(["serve", "directory", *args], env=environment) as process:
+        yield Server(process.process, process.url, process.log_path)
 
 
 def wait_indexed(server: Server, headers: dict[str, str] | None = HEADERS) -> dict:

@@ -7,10 +7,7 @@ loaded, and no test asserts how long anything took.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tiled.testing.server import free_port
+from tiled.testing.processes import tiled_process
 
 KEY = "secret"
 HEADERS = {"Authorization": f"Apikey {KEY}"}
@@ -90,37 +87,20 @@ def watching(
 ) -> Iterator[Server]:
     """``tiled serve directory --watch DIRECTORY ARGS`` until the block ends (``wrapper``:
     a command line the server's command is appended to, e.g. ``unshare ...``)."""
-    port = free_port()
-    log_path = Path(tempfile.mkdtemp(prefix="tiled-watch-")) / "server.log"
-    environment = {**os.environ, **(env or {})}
+    environment = dict(env or {})
     environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (WORKTREE, environment.get("PYTHONPATH", "")) if p
+        p for p in (WORKTREE, environment.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))) if p
     )
-    argv = [sys.executable, "-m", "tiled.cli.main", "serve", "directory", str(directory)]
-    argv += ["--watch", "--api-key", KEY, "--concurrency", "2", "--port", str(port), *args]
-    argv = [*(wrapper or []), *argv]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=environment,
-            start_new_session=True,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        server.wait_for("the server to answer", lambda: server.get("/").status_code == 200)
-        yield server
-    finally:
-        server.http.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+    command = ["serve", "directory", str(directory), "--watch", "--api-key", KEY]
+    with tiled_process(
+        [*command, "--concurrency", "2", *args], env=environment, wait=False, wrapper=wrapper or ()
+    ) as process:
+        server = Server(process.process, process.url, process.log_path)
+        try:
+            server.wait_for("the server to answer", lambda: server.get("/").status_code == 200)
+            yield server
+        finally:
+            server.http.close()
 
 
 class Watchdog:

@@ -1,4 +1,5 @@
-"""``tiled serve catalog`` as a real subprocess on a free port, for tests and benchmarks.
+"""``tiled serve catalog`` (or any serving ``tiled`` command) as a real subprocess on a
+free port, for tests and benchmarks.
 
 Output goes to a file, not a pipe: a busy server logging every request would fill a
 pipe nobody reads and block.
@@ -77,16 +78,35 @@ def serve_catalog_process(
     python: str = sys.executable,
     command: Sequence[str] | None = None,
 ) -> Iterator[ServerProcess]:
-    """Run ``tiled serve catalog ARGS --port PORT`` until the block ends.
+    """Run ``tiled serve catalog ARGS --port PORT`` until the block ends (see
+    :func:`tiled_process`)."""
+    with tiled_process(
+        ["serve", "catalog", *args], env=env, port=port, wait=wait, python=python, command=command
+    ) as server:
+        yield server
 
-    ``command`` replaces ``python -m tiled.cli.main`` (to run another installation).
+
+@contextmanager
+def tiled_process(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str | None] | None = None,
+    port: int | None = None,
+    wait: bool = True,
+    python: str = sys.executable,
+    command: Sequence[str] | None = None,
+    wrapper: Sequence[str] = (),
+) -> Iterator[ServerProcess]:
+    """Run ``tiled ARGS --port PORT`` (a serving command) until the block ends.
+
+    ``command`` replaces ``python -m tiled.cli.main`` (to run another installation);
+    ``wrapper`` is a command line the whole command is appended to (``unshare ...``).
     ``env`` adds variables to the environment (None removes one). The process leads its
-    own process group so that :meth:`ServerProcess.kill` reaches
-    every worker.
+    own process group so that :meth:`ServerProcess.kill` reaches every worker.
     """
     port = port or free_port()
     base = list(command) if command else [python, "-m", "tiled.cli.main"]
-    argv = [*base, "serve", "catalog", *args, "--port", str(port)]
+    argv = [*wrapper, *base, *args, "--port", str(port)]
     log_dir = Path(tempfile.mkdtemp(prefix="tiled-server-log-"))
     log_path = log_dir / "server.log"
     environment = dict(os.environ)
