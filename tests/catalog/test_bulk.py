@@ -213,7 +213,7 @@ def test_registered_under_pages_through_many_nodes(catalog_uri, files):
             Put(file_entry(("many", f"n{i:04d}"), [files["t1"]], "image/tiff")) for i in range(30)
         ]
         assert all(o.ok for o in await catalog.apply(("top",), changes))
-        from tiled.catalog.bulk import registered_under
+        from tiled.catalog.fingerprints import registered_under
 
         found = [r async for r in registered_under(catalog.connections, ("top",), page_size=7)]
         assert len(found) == 31

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -29,6 +27,7 @@ from .database import PoolSettings, check_database, create_engine, initialize_da
 from .listing import Listing, SearchPage
 from .loading import load_record_at, load_records
 from .records import AssetStat, NodeRecord, Revision, join_path
+from .records import structure_id as compute_structure_id
 from .search import SearchDialect, dialect_for
 from .subtree import delete_subtree
 
@@ -48,11 +47,6 @@ def check_key(key: str) -> str:
     if len(key) > MAX_KEY_LENGTH:
         raise BadRequestError(f"Keys are at most {MAX_KEY_LENGTH} characters long")
     return key
-
-
-def _structure_id(structure: Mapping[str, Any]) -> str:
-    canonical = json.dumps(structure, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Catalog:
@@ -231,7 +225,7 @@ class Catalog:
         structure_id = None
         if data_source.structure is not None:
             structure = data_source.structure.to_json()
-            structure_id = _structure_id(structure)
+            structure_id = compute_structure_id(structure)
             exists = await conn.execute(
                 select(orm.Structure.id).where(orm.Structure.id == structure_id)
             )
@@ -388,7 +382,7 @@ class Catalog:
     async def registered_under(self, prefix: Sequence[str]) -> AsyncIterator[Registered]:
         """Every node below ``prefix`` (any depth, key paths relative to it), parents
         first, each with the fingerprint of its assets; streamed a page at a time."""
-        from .bulk import registered_under
+        from .fingerprints import registered_under
 
         async for registered in registered_under(self.connections, prefix):
             yield registered

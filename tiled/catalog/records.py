@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,3 +53,9 @@ def join_path(keys: tuple[str, ...] | list[str]) -> str:
 
 def split_stored_path(path: str) -> tuple[str, ...]:
     return tuple(path.split("/")) if path else ()
+
+
+def structure_id(structure: Mapping[str, Any]) -> str:
+    """Structures are stored once per content: the id is the hash of canonical JSON."""
+    canonical = json.dumps(structure, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
