@@ -55,9 +55,12 @@ def resolve_asset_path(data_uri: str, readable: Sequence[Path]) -> Path:
     question: a missing file is the client's mistake at registration, but a server-side
     problem at read time.
     """
-    path = path_from_data_uri(data_uri)
-    # resolve() normalises '..' and follows every symlink along the way.
-    resolved = Path(os.path.realpath(path))
+    # realpath normalises '..' and follows every symlink along the way.
+    resolved = Path(os.path.realpath(path_from_data_uri(data_uri)))
+    return _inside(resolved, readable, data_uri)
+
+
+def _inside(resolved: Path, readable: Sequence[Path], data_uri: str) -> Path:
     if not readable or not inside_any(resolved, readable):
         raise AccessDeniedError(
             f"{data_uri!r} is outside the readable directories of this server. "
@@ -86,30 +89,20 @@ def resolve_asset_paths(
     result: list[Path | None] = []
     for data_uri in data_uris:
         path = path_from_data_uri(data_uri)
-        name = path.name
-        if name in ("", ".", ".."):
-            resolved = Path(os.path.realpath(path))
-            exists = resolved.exists()
-        else:
-            parent = path.parent
-            real_parent = directories.get(parent)
+        if path.name not in ("", ".", ".."):
+            real_parent = directories.get(path.parent)
             if real_parent is None:
-                real_parent = directories[parent] = os.path.realpath(parent)
-            candidate = os.path.join(real_parent, name)
+                real_parent = directories[path.parent] = os.path.realpath(path.parent)
+            candidate = Path(real_parent, path.name)
             try:
-                mode = os.lstat(candidate).st_mode
+                is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
             except (FileNotFoundError, NotADirectoryError):
-                resolved, exists = Path(candidate), False
-            else:
-                if stat.S_ISLNK(mode):
-                    resolved = Path(os.path.realpath(candidate))
-                    exists = resolved.exists()
-                else:
-                    resolved, exists = Path(candidate), True
-        if not readable or not inside_any(resolved, readable):
-            raise AccessDeniedError(
-                f"{data_uri!r} is outside the readable directories of this server. "
-                "Start the server with -r/--read naming a directory that contains it."
-            )
-        result.append(resolved if exists else None)
+                _inside(candidate, readable, data_uri)  # missing, and still checked
+                result.append(None)
+                continue
+            if not is_link:
+                result.append(_inside(candidate, readable, data_uri))
+                continue
+        resolved = resolve_asset_path(data_uri, readable)  # a symlink, or a name like ".."
+        result.append(resolved if resolved.exists() else None)
     return result
