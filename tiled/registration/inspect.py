@@ -329,6 +329,14 @@ class Inspector:
                 )
         return self._pool
 
+    def start(self) -> None:
+        """Start the worker processes now and wait until each answers (blocking: call it
+        in a thread), so that the first files inspected do not wait for the pool."""
+        pool = self._executor()
+        if isinstance(pool, concurrent.futures.ProcessPoolExecutor):
+            for future in [pool.submit(os.getpid) for _ in range(self.concurrency)]:
+                future.result()
+
     def _reset(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)

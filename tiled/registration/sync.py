@@ -27,10 +27,8 @@ is removed, so no file silently wins.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -72,6 +70,10 @@ WalkItem = PlannedContainer | Planned | Skipped
 
 class SupportsInspect(Protocol):
     """What the driver needs of :class:`tiled.registration.inspect.Inspector`."""
+
+    def start(self) -> None:
+        """Start the workers (blocking)."""
+        ...
 
     def stream(self, items: AsyncIterable[Planned]) -> AsyncIterator[NodeEntry | Skipped]:
         """Results in the order of ``items``, reading ahead a bounded amount."""
@@ -409,7 +411,7 @@ class _Run:
             return
         # Starting worker processes takes seconds under load and would block the event
         # loop (and so the server's HTTP answers); start them in a thread instead.
-        await asyncio.to_thread(_start_workers, self.inspector)
+        await asyncio.to_thread(self.inspector.start)
         async for result in self.inspector.stream(self._planned(first)):
             planned = self.in_flight.popleft()
             if isinstance(result, Skipped):
@@ -479,21 +481,6 @@ class _Run:
         self.summary.refused.append(outcome)
         self.state.refused(outcome.key_path, outcome.message)
         logger.warning("Refused %s: %s", "/".join(outcome.key_path), outcome.message)
-
-
-def _start_workers(inspector: object) -> None:
-    """Start the inspector's worker processes now (blocking; call in a thread).
-
-    Uses ``Inspector._executor`` (its lazily created pool): there is no public hook yet.
-    """
-    make_pool = getattr(inspector, "_executor", None)
-    if make_pool is None:
-        return
-    pool = make_pool()
-    if isinstance(pool, concurrent.futures.ProcessPoolExecutor):
-        workers = max(1, getattr(inspector, "concurrency", 1))
-        for future in [pool.submit(os.getpid) for _ in range(workers)]:
-            future.result()
 
 
 def _raise_if_failed(task: asyncio.Task[None]) -> None:
