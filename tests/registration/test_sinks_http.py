@@ -243,3 +243,105 @@ def test_unreachable_server_is_a_clear_error(tree):
                 await sink.close()
 
         asyncio.run(main())
+
+
+class AnswerDroppingProxy:
+    """A TCP proxy in front of a real server that lets the first bulk registration reach
+    the server and then breaks the connection instead of relaying the answer, as a
+    network failure after the server committed would."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.dropped = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            state = {"register": False}
+            threading.Thread(target=self._up, args=(client, upstream, state), daemon=True).start()
+            threading.Thread(target=self._down, args=(upstream, client, state), daemon=True).start()
+
+    def _up(self, client: socket.socket, upstream: socket.socket, state: dict) -> None:
+        try:
+            while data := client.recv(65536):
+                if b"POST /api/v1/bulk/register" in data:
+                    state["register"] = True
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(upstream)
+
+    def _down(self, upstream: socket.socket, client: socket.socket, state: dict) -> None:
+        try:
+            while data := upstream.recv(65536):
+                with self._lock:
+                    drop = state["register"] and self.dropped == 0
+                    if drop:
+                        self.dropped += 1
+                if drop:
+                    break
+                client.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(client)
+            _close(upstream)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+def test_http_sink_retry_after_a_lost_answer_reports_what_was_done(sqlite_uri, tree):
+    """The first batch is applied but its answer never arrives: the retry's 409s and
+    404s are the asked-for state, reported as done, while a real refusal stays one."""
+
+    async def main(url: str) -> tuple[list, list, list]:
+        port = int(url.rsplit(":", 1)[1])
+        proxy = AnswerDroppingProxy(port)
+        sink = HttpSink(f"http://127.0.0.1:{proxy.port}", "secret", retries=3, backoff=0.05)
+        direct = HttpSink(url, "secret")
+        try:
+            await direct.apply([Put(file_entry(("old",), [tree / "a.tiff"], "image/tiff"))])
+            first = await sink.apply(
+                [
+                    Put(file_entry(("a",), [tree / "a.tiff"], "image/tiff")),
+                    Remove(("old",)),
+                    Put(file_entry(("x", "y"), [tree / "a.tiff"], "image/tiff")),  # no parent
+                ]
+            )
+            assert proxy.dropped == 1
+            # a later, ordinary batch keeps reporting real conflicts as such
+            later = await sink.apply(
+                [Put(file_entry(("a",), [tree / "a.tiff"], "image/tiff")), Remove(("old",))]
+            )
+            listed = [r.key_path async for r in direct.registered()]
+            return first, later, listed
+        finally:
+            await sink.close()
+            await direct.close()
+            proxy.close()
+
+    with run_server(sqlite_uri, readable=[tree], api_key="secret") as url:
+        first, later, listed = asyncio.run(main(url))
+    assert [(o.ok, o.status) for o in first] == [(True, None), (True, None), (False, 404)]
+    assert "earlier attempt" in first[0].message
+    assert "earlier attempt" in first[1].message
+    assert [(o.ok, o.status) for o in later] == [(False, 409), (False, 404)]
+    assert listed == [("a",)]

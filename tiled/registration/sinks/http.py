@@ -3,6 +3,11 @@
 Batches go out as msgpack to ``POST /api/v1/bulk/register/{prefix}``; the listing comes
 from ``GET /api/v1/bulk/registered/{prefix}`` as a msgpack stream. Connection failures and
 503s are retried with back-off; a 401 or 403 stops with :class:`SinkAuthenticationError`.
+
+A batch whose answer was lost (the connection broke after the request went out) may
+already be applied when it is sent again. The second answer then refuses what the first
+attempt did: a new node "already exists" (409), a removed one is "not found" (404). Those
+refusals are the state the batch asked for, so they count as done, with a note saying so.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from ..model import Change, KeyPath, NodeEntry, Outcome, Put, Registered
 MSGPACK = "application/x-msgpack"
 API_KEY_ENV = "TILED_API_KEY"
 _RETRY_STATUSES = (502, 503, 504)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors raised before a request could reach the server."""
 
 
 class SinkError(RuntimeError):
@@ -140,13 +147,13 @@ class HttpSink:
         body = msgpack.packb(
             {"changes": [change_body(c) for c in changes]}, default=_encode_default
         )
-        response = await self._post(body)
+        response, maybe_applied = await self._post(body)
         if response.status_code == 413 and len(changes) > 1:
             half = len(changes) // 2
             return await self._send(changes[:half]) + await self._send(changes[half:])
         await self._raise_for(response, "register under")
         payload = msgpack.unpackb(response.content, raw=False)
-        return [
+        outcomes = [
             Outcome(
                 key_path=tuple(o["key_path"]),
                 ok=bool(o["ok"]),
@@ -155,9 +162,15 @@ class HttpSink:
             )
             for o in payload["outcomes"]
         ]
+        if maybe_applied:
+            outcomes = [_after_lost_answer(c, o) for c, o in zip(changes, outcomes, strict=True)]
+        return outcomes
 
-    async def _post(self, body: bytes) -> httpx.Response:
+    async def _post(self, body: bytes) -> tuple[httpx.Response, bool]:
+        """The server's answer, and whether an earlier attempt may have been applied
+        (it reached the server but its answer was lost)."""
         url = f"/api/v1/bulk/register/{self._path}"
+        maybe_applied = False
         for attempt in range(self.retries + 1):
             try:
                 response = await self._client.post(
@@ -166,12 +179,13 @@ class HttpSink:
             except httpx.TransportError as err:
                 if attempt >= self.retries:
                     raise SinkError(f"Cannot reach {self._client.base_url}: {err!r}") from err
+                maybe_applied = maybe_applied or not isinstance(err, _NOT_SENT)
                 await self._pause(attempt, None)
                 continue
             if response.status_code in _RETRY_STATUSES and attempt < self.retries:
                 await self._pause(attempt, response)
                 continue
-            return response
+            return response, maybe_applied
         raise AssertionError("unreachable")
 
     async def _pause(self, attempt: int, response: httpx.Response | None) -> None:
@@ -199,6 +213,20 @@ class HttpSink:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _after_lost_answer(change: Change, outcome: Outcome) -> Outcome:
+    """A refusal that only says an earlier, unanswered attempt already did the change."""
+    already = (isinstance(change, Put) and not change.replace and outcome.status == 409) or (
+        not isinstance(change, Put) and outcome.status == 404
+    )
+    if outcome.ok or not already:
+        return outcome
+    return Outcome(
+        key_path=outcome.key_path,
+        ok=True,
+        message="applied by an earlier attempt whose answer was lost",
+    )
 
 
 def _detail(response: httpx.Response) -> str:
