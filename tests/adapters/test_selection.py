@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from tiled.adapters.chunking import MAX_BLOCK_BYTES, capped_chunk_shape, chunks_from_shape
 from tiled.adapters.selection import (
     as_slices,
+    contiguous_span,
     forward,
     normalise,
     pieces,
@@ -53,6 +54,34 @@ def test_selection_inside_a_block_equals_numpy(data):
     region = tuple(slice(o, o + n) for o, n in zip(offset, block_shape, strict=True))
     composed = within_block(offset, block_shape, inner)
     assert numpy.array_equal(array[as_slices(composed)], array[region][inner])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_contiguous_span_is_the_selected_run(data):
+    """When a selection is said to be one run of the C-order array, that run holds exactly
+    the selected elements; whole arrays and runs of whole rows are recognised."""
+    shape = data.draw(shapes)
+    array = numpy.arange(int(numpy.prod(shape)), dtype="int64").reshape(shape)
+    normalised = normalise(data.draw(selections_strategy(shape)), shape)
+    span = contiguous_span(normalised, shape)
+    if span is not None:
+        expected = array[as_slices(normalised)].reshape(-1)
+        assert numpy.array_equal(array.reshape(-1)[span[0] : span[1]], expected)
+    assert contiguous_span(normalise((), shape), shape) == (0, array.size)
+    if len(shape) >= 2 and shape[0] >= 2:
+        rows = normalise((slice(1, 2), slice(None)), shape)
+        assert contiguous_span(rows, shape) is not None
+
+
+def test_scattered_selections_have_no_span():
+    shape = (4, 5, 6)
+    for selection in [(slice(None), 1), (slice(0, 4, 2),), (slice(None, None, -1),)]:
+        assert contiguous_span(normalise(selection, shape), shape) is None
+    assert contiguous_span(normalise((2, slice(1, 3)), shape), shape) == (
+        66,
+        78,
+    )  # rows 1-2 of page 2
 
 
 def test_out_of_range_and_too_many_items_are_refused():

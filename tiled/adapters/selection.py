@@ -118,3 +118,40 @@ def pieces(selection: Normalised, itemsize: int, max_bytes: int) -> list[Normali
     step = max(1, max_bytes // max(inner, 1))
     head, tail = selection[:axis], selection[axis + 1 :]
     return [(*head, item[i : i + step], *tail) for i in range(0, len(item), step)]
+
+
+def contiguous_span(selection: Normalised, shape: Sequence[int]) -> tuple[int, int] | None:
+    """``(start, stop)`` flat C-order element indexes when ``selection`` covers one unbroken
+    run of the array (single indexes, then one forward range, then whole axes), else None.
+
+    Such a selection can be read from a file that stores the array as is in one copy:
+    a run of whole TIFF pages, say, is one byte range of the file.
+    """
+    axis = len(selection)
+    while axis > 0 and _whole(selection[axis - 1], shape[axis - 1]):
+        axis -= 1
+    inner = 1
+    for length in shape[axis:]:
+        inner *= length
+    if axis == 0:
+        return 0, inner
+    run = selection[axis - 1]
+    if isinstance(run, int):
+        first, count = run, 1
+    elif len(run) <= 1 or run.step == 1:
+        first, count = (run[0] if len(run) else 0), len(run)
+    else:
+        return None
+    for item in selection[: axis - 1]:
+        if isinstance(item, range) and len(item) != 1:
+            return None
+    # Flat offset of the run: Horner's rule over the leading single indexes.
+    start = 0
+    for item, length in zip(selection[: axis - 1], shape[: axis - 1], strict=True):
+        start = start * length + (item if isinstance(item, int) else item[0])
+    start = (start * shape[axis - 1] + first) * inner
+    return start, start + count * inner
+
+
+def _whole(item: int | range, length: int) -> bool:
+    return isinstance(item, range) and item.step == 1 and item.start == 0 and item.stop == length
