@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import tempfile
@@ -30,6 +31,9 @@ from array_read import KEY, server, write_files
 
 from tiled.client import from_uri
 from tiled.testing.served import registration_body
+
+NATIVE = os.environ.get("PYSPY_NATIVE", "").split()
+"""Extra py-spy options, e.g. ``PYSPY_NATIVE=--native`` (then py-spy pauses the server)."""
 
 
 def _server_process(url: str) -> psutil.Process:
@@ -101,7 +105,7 @@ def main() -> None:
                     out = directory / f"profile-{len(name)}.txt"
                     spy = subprocess.Popen(
                         ["py-spy", "record", "-p", str(proc.pid), "-f", "raw", "-r", "500",
-                         "-o", str(out), "--nonblocking"],
+                         "-o", str(out), *(NATIVE or ["--nonblocking"])],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
                     time.sleep(1)
@@ -116,20 +120,26 @@ def main() -> None:
             http.close()
 
 
-def _print_profile(path: Path, top: int = 25) -> None:
-    """Self time per function (leaf frames) of a py-spy raw profile."""
+def _print_profile(path: Path, top: int = 150) -> None:
+    """Self time (leaf frames) and total time (anywhere on the stack) per function of a
+    py-spy raw profile."""
     if not path.exists():
         print("    (no profile)")
         return
     self_time: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        leaf = stack.split(";")[-1]
-        self_time[leaf] = self_time.get(leaf, 0) + int(count)
+        frames = stack.split(";")
+        self_time[frames[-1]] = self_time.get(frames[-1], 0) + int(count)
+        for frame in {re.sub(r":\d+\)$", ")", frame) for frame in frames}:
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
         total += int(count)
-    for leaf, count in sorted(self_time.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"    {count / total:6.1%} {leaf}")
+    for title, table in (("self", self_time), ("total", inclusive)):
+        print(f"    -- {title}")
+        for frame, count in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {count / total:6.1%} {frame}")
 
 
 if __name__ == "__main__":
