@@ -22,7 +22,7 @@ from ...adapters.selection import (
 )
 from ...errors import BadRequestError
 from ...media_types import OCTET_STREAM, resolve_media_type
-from ...serialization.array import encode_array, encoded_size
+from ...serialization.array import array_bytes, encode_array, encoded_size
 from ...structures.core import StructureFamily
 from .. import auth, openapi
 from ..errors import ValidationFailure
@@ -68,7 +68,10 @@ async def _respond(
                 request, name, adapter.read, slices, nbytes, media_type, filename
             )
     array = await read_in_thread(request, name, read, *args)
-    body = await read_in_thread(request, name, encode_array, array, media_type)
+    if media_type == OCTET_STREAM and array.flags.c_contiguous:
+        body = array_bytes(array)  # a view: no work worth a trip to a thread
+    else:
+        body = await read_in_thread(request, name, encode_array, array, media_type)
     return await data_response(request, body, media_type, filename)
 
 
