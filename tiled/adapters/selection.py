@@ -101,10 +101,21 @@ def first_axis_indexes(selection: Normalised) -> tuple[list[int], bool]:
     return list(first), False
 
 
-def pieces(selection: Normalised, itemsize: int, max_bytes: int) -> list[Normalised]:
+def pieces(
+    selection: Normalised,
+    itemsize: int,
+    max_bytes: int,
+    chunks: Sequence[Sequence[int]] | None = None,
+) -> list[Normalised]:
     """``selection`` cut into consecutive parts of about ``max_bytes`` each, along its first
     axis of more than one element, so that each part's result is a contiguous run of the
-    whole result in C order (a response can be read and sent part by part)."""
+    whole result in C order (a response can be read and sent part by part).
+
+    With the array's ``chunks`` (block sizes per axis), parts of a forward selection end
+    on block edges where blocks allow it: a part is whole blocks, or one block of up to
+    twice ``max_bytes``, so a compressed block is decoded once, not once per part that
+    cuts it. Larger blocks are cut as without ``chunks``.
+    """
     axis = next(
         (i for i, item in enumerate(selection) if isinstance(item, range) and len(item) > 1), None
     )
@@ -117,7 +128,43 @@ def pieces(selection: Normalised, itemsize: int, max_bytes: int) -> list[Normali
         inner *= len(later) if isinstance(later, range) else 1
     step = max(1, max_bytes // max(inner, 1))
     head, tail = selection[:axis], selection[axis + 1 :]
-    return [(*head, item[i : i + step], *tail) for i in range(0, len(item), step)]
+    if chunks is None or item.step != 1 or len(item) <= step:
+        return [(*head, item[i : i + step], *tail) for i in range(0, len(item), step)]
+    runs = _block_aligned(item.start, item.stop, chunks[axis], step)
+    return [(*head, range(start, stop), *tail) for start, stop in runs]
+
+
+def _block_aligned(
+    start: int, stop: int, blocks: Sequence[int], step: int
+) -> list[tuple[int, int]]:
+    """``[start, stop)`` as runs of at most ``step`` (or one block of up to ``2 * step``),
+    cut at block edges where possible."""
+    edges = []
+    edge = 0
+    for size in blocks:
+        edge += size
+        if start < edge < stop:
+            edges.append(edge)
+    runs: list[tuple[int, int]] = []
+    first = last = start  # the run being gathered: [first, last)
+    for end in [*edges, stop]:
+        if end - first <= step:
+            last = end
+            continue
+        if last > first:
+            runs.append((first, last))
+            first = last
+        if end - first <= step:
+            last = end
+        elif end - first <= 2 * step:
+            runs.append((first, end))
+            first = last = end
+        else:
+            runs.extend((i, min(i + step, end)) for i in range(first, end, step))
+            first = last = end
+    if last > first:
+        runs.append((first, last))
+    return runs
 
 
 def contiguous_span(selection: Normalised, shape: Sequence[int]) -> tuple[int, int] | None:

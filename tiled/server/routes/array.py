@@ -61,7 +61,7 @@ async def _respond(
     check_size(request, name, nbytes, f"an array of shape {list(shape)}")
     filename = request.query_params.get("filename")
     if media_type == OCTET_STREAM and nbytes > STREAM_ABOVE_BYTES:
-        parts = pieces(selection, itemsize, STREAM_PART_BYTES)
+        parts = pieces(selection, itemsize, STREAM_PART_BYTES, structure.chunks)
         if len(parts) > 1:
             slices = [as_slices(part) for part in parts]
             return await streamed_array_response(
