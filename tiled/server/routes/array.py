@@ -75,6 +75,15 @@ async def _respond(
     return await data_response(request, body, media_type, filename)
 
 
+async def _structure(request: Request, name: str, adapter: Any) -> Any:
+    """The adapter's structure, read in a worker thread only when the file must say it."""
+    known = getattr(adapter, "known_structure", None)
+    structure = known() if known is not None else None
+    if structure is None:
+        structure = await read_in_thread(request, name, adapter.structure)
+    return structure
+
+
 @router.get(
     "/api/v1/array/full/{path:path}",
     dependencies=_READ,
@@ -82,7 +91,7 @@ async def _respond(
 )
 async def array_full(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
-    structure = await read_in_thread(request, name, adapter.structure)
+    structure = await _structure(request, name, adapter)
     selection = parse_slice(request.query_params.get("slice"))
     shape = selected_shape(structure.shape, selection)
     check_expected_shape(request.query_params.get("expected_shape"), shape)
@@ -97,7 +106,7 @@ async def array_full(request: Request, path: str) -> Response:
 )
 async def array_block(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
-    structure = await read_in_thread(request, name, adapter.structure)
+    structure = await _structure(request, name, adapter)
     block = parse_block(request.query_params.get("block"), structure.ndim)
     try:
         block_shape = structure.block_shape(block)
