@@ -243,3 +243,33 @@ def test_null_dataspace_is_an_empty_array(tmp_path):
     assert nothing.structure().shape == (0,)
     assert nothing.read().shape == (0,)
     assert nothing.read().dtype == numpy.dtype("<f4")
+
+
+def test_numeric_hyperslabs_read_straight_into_the_result(tmp_path):
+    """Numeric datasets are read into an uninitialised array (no zero-filling): every
+    kind of selection still gives h5py's values, in the file's byte order and chunking."""
+    from tiled.adapters.hdf5 import read_dataset
+    from tiled.adapters.selection import normalise
+
+    rng = numpy.random.default_rng(4)
+    with h5py.File(tmp_path / "n.h5", "w") as file:
+        file.create_dataset("be", data=rng.normal(size=(9, 7, 5)).astype(">f4"), chunks=(4, 7, 5))
+        file.create_dataset("i", data=rng.integers(-99, 99, (9, 7, 5), dtype="int16"))
+        file.create_dataset("c", data=rng.normal(size=(9, 7, 5)) + 1j)
+    selections = [
+        (),
+        (slice(2, 7),),
+        (3,),
+        (slice(None, None, -2), 4),
+        (slice(1, 8, 3), slice(None), slice(4, 0, -1)),
+        (slice(5, 5),),
+        (-1, -1),
+    ]
+    with h5py.File(tmp_path / "n.h5", "r") as file:
+        for name in ("be", "i", "c"):
+            dataset = file[name]
+            whole = dataset[()]
+            for selection in selections:
+                got = read_dataset(dataset, normalise(selection, dataset.shape))
+                assert got.dtype == dataset.dtype, (name, selection)
+                assert numpy.array_equal(got, whole[selection]), (name, selection)

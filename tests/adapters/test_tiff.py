@@ -157,3 +157,44 @@ def test_failed_reads_close_the_file(tmp_path, damage):
     tifffile.imwrite(path, stack)
     assert numpy.array_equal(TIFFAdapter(path, registered).read(()), stack)
     assert _open_handles(path) == []
+
+
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+def test_uncompressed_stacks_are_read_as_byte_runs(tmp_path, byteorder):
+    """Runs of whole pages of an uncompressed stack come from one positioned read of the
+    file, in either byte order, with parts that end mid-array (as a streamed response
+    reads them); the values are exactly tifffile's."""
+    from tiled.adapters.selection import as_slices, normalise, pieces
+    from tiled.adapters.tiff import TIFFAdapter
+
+    stack = numpy.random.default_rng(3).integers(0, 60000, (9, 16, 24)).astype(f"{byteorder}u2")
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, stack, byteorder=byteorder)
+    adapter = TIFFAdapter(path)
+    assert adapter._stored_layout() is not None
+    parts = pieces(normalise((), stack.shape), 2, 4 * 16 * 24 * 2)  # 4, 4, then 1 page
+    read = [adapter.read(as_slices(part)) for part in parts]
+    assert [len(part) for part in read] == [4, 4, 1]
+    assert numpy.array_equal(numpy.concatenate(read), stack)
+    assert numpy.array_equal(adapter.read((slice(2, 5), slice(3, 4))), stack[2:5, 3:4])
+    assert numpy.array_equal(adapter.read((7,)), stack[7])
+    assert adapter.read((slice(3, 3),)).shape == (0, 16, 24)
+
+
+def test_byte_runs_follow_a_replaced_file_and_refuse_a_truncated_one(tmp_path):
+    from tiled.adapters.tiff import TIFFAdapter
+    from tiled.errors import TiledError
+
+    stack = numpy.arange(6 * 32 * 32, dtype="uint16").reshape(6, 32, 32)
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, stack)
+    adapter = TIFFAdapter(path)
+    assert numpy.array_equal(adapter.read(()), stack)
+    tifffile.imwrite(path, stack[::-1].copy())  # rewritten in place: same size and layout
+    assert numpy.array_equal(adapter.read(()), stack[::-1])
+    path.write_bytes(path.read_bytes()[: path.stat().st_size - 1000])
+    with pytest.raises(TiledError, match=r"truncated|changed|cannot"):
+        adapter.read(())
+    with pytest.raises(TiledError):
+        adapter.read((slice(5, 6),))
+    assert numpy.array_equal(adapter.read((slice(0, 2),)), stack[::-1][:2])

@@ -53,6 +53,11 @@ class ArrayAdapterBase:
             self._structure = self._inspect()
         return self._structure
 
+    def known_structure(self) -> ArrayStructure | None:
+        """The structure if it is known without touching the file (registered or already
+        inspected), else None: the server then asks ``structure()`` in a worker thread."""
+        return self._structure
+
     def _inspect(self) -> ArrayStructure:
         raise NotImplementedError(f"{type(self).__name__} must describe its structure")
 

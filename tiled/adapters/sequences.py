@@ -86,6 +86,8 @@ class FrameSequenceAdapter(ArrayAdapterBase):
         frames = (self._frame(i, frame_shape, dtype)[inner] for i in indexes)
         if dropped:
             return next(frames)
+        if len(indexes) == 1:  # one block: the frame itself, no copy into a new array
+            return next(frames)[numpy.newaxis]
         probe = numpy.empty(frame_shape, dtype)[inner]
         out = numpy.empty((len(indexes), *probe.shape), dtype)
         for position, frame in enumerate(frames):

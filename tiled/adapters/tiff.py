@@ -25,7 +25,8 @@ from .attributes import json_safe
 from .chunking import chunks_from_shape
 from .failures import read_error
 from .protocols import ResolvedSource
-from .selection import Normalised, forward
+from .raw_runs import StoredLayout, file_stamp, read_run
+from .selection import Normalised, contiguous_span, forward, result_shape
 from .sequences import FrameSequenceAdapter
 
 _MAX_TAG_CHARS = 10_000
@@ -110,6 +111,7 @@ class TIFFAdapter(ArrayAdapterBase):
     ) -> None:
         super().__init__(structure, metadata, specs)
         self._path = path
+        self._layout_cache: tuple[tuple[int, ...], StoredLayout | None] | None = None
 
     @classmethod
     def from_source(cls, source: ResolvedSource) -> TIFFAdapter:
@@ -131,6 +133,14 @@ class TIFFAdapter(ArrayAdapterBase):
 
     def _read(self, selection: Normalised) -> numpy.ndarray:
         shape = self.structure().shape
+        span = contiguous_span(selection, shape)
+        if span is not None:
+            layout = self._stored_layout()
+            if layout is not None and layout.shape == shape:
+                try:
+                    return read_run(self._path, layout, span, result_shape(selection))
+                except OSError as err:
+                    raise read_error("the TIFF file", err, [self._path]) from err
         whole = all(
             isinstance(item, range) and item == range(n)
             for item, n in zip(selection, shape, strict=True)
@@ -143,6 +153,24 @@ class TIFFAdapter(ArrayAdapterBase):
             except _ERRORS as err:
                 raise read_error("the TIFF file", err, [self._path]) from err
 
+    def _stored_layout(self) -> StoredLayout | None:
+        """Where the first series lies in the file when it is stored as is, in one run
+        (None when compressed, tiled or scattered); kept while the file is unchanged, so
+        the parts of one streamed response open the TIFF structure once."""
+        try:
+            stamp = file_stamp(self._path)
+        except OSError as err:
+            raise read_error("the TIFF file", err, [self._path]) from err
+        if self._layout_cache is not None and self._layout_cache[0] == stamp:
+            return self._layout_cache[1]
+        with open_tiff(self._path) as tif:
+            try:
+                layout = stored_layout(tif)
+            except _ERRORS as err:
+                raise read_error("the TIFF file", err, [self._path]) from err
+        self._layout_cache = (stamp, layout)
+        return layout
+
     @staticmethod
     def incomplete_reason(paths: Sequence[Path]) -> str | None:
         """Whether every page's IFD and image data lie inside the file (a writer may not
@@ -152,6 +180,18 @@ class TIFFAdapter(ArrayAdapterBase):
             if reason:
                 return reason
         return None
+
+
+def stored_layout(tif: tifffile.TiffFile) -> StoredLayout | None:
+    """The first series as one run of raw bytes, if tifffile finds it so (uncompressed,
+    untiled pages back to back, or a shaped file that says it is contiguous)."""
+    series = tif.series[0]
+    offset = series.dataoffset
+    if offset is None:
+        return None
+    # tifffile reports the decoded (native) dtype; the bytes are in the file's order.
+    dtype = numpy.dtype(series.dtype).newbyteorder(tif.byteorder)
+    return StoredLayout(offset, tuple(series.shape), dtype)
 
 
 def _read_region(tif: tifffile.TiffFile, selection: Normalised) -> numpy.ndarray:

@@ -8,6 +8,7 @@ with Retry-After when a writer holds it) and the server carries on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
@@ -148,7 +149,8 @@ async def streamed_array_response(
     filename: str | None = None,
 ) -> Response:
     """Raw array bytes read and sent part by part (``read(part)`` for each of ``parts``),
-    so a large response needs one part in memory, not the whole array.
+    so a large response needs two parts in memory, not the whole array: the one being
+    sent and the next, read in a worker thread meanwhile (file I/O and the socket overlap).
 
     The first part is read before the response starts: most failures of a file show
     there and still get a proper status. A later failure can only cut the body short
@@ -164,20 +166,37 @@ async def streamed_array_response(
     else:
         headers["Content-Length"] = str(nbytes)
 
+    def read_ahead(part: Any) -> asyncio.Task[Any]:
+        return asyncio.ensure_future(read_in_thread(request, name, read, part))
+
     async def body() -> AsyncIterator[bytes | memoryview]:
         chunk: memoryview = first
-        for part in [*parts[1:], None]:
-            out = chunk if packer is None else await in_thread(request, packer.compress, chunk)
-            if len(out):
-                yield out
-            if part is None:
-                break
-            try:
-                chunk = array_bytes(await read_in_thread(request, name, read, part))
-            except TiledError as err:
-                logger.warning("Response for node %r cut short: %s", name, err.message)
-                raise
-        if packer is not None:
-            yield packer.flush()
+        later = iter(parts[1:])
+        pending = next((read_ahead(part) for part in later), None)
+        try:
+            while True:
+                out = chunk if packer is None else await in_thread(request, packer.compress, chunk)
+                if len(out):
+                    yield out
+                if pending is None:
+                    break
+                try:
+                    chunk = array_bytes(await pending)
+                except TiledError as err:
+                    logger.warning("Response for node %r cut short: %s", name, err.message)
+                    raise
+                pending = next((read_ahead(part) for part in later), None)
+            if packer is not None:
+                yield packer.flush()
+        finally:
+            if pending is not None and not pending.done():  # the client went away
+                pending.cancel()
+                pending.add_done_callback(_quietly)
 
     return StreamingResponse(body(), media_type=media_type, headers=headers)
+
+
+def _quietly(task: asyncio.Task[Any]) -> None:
+    """Retrieve the outcome of a read nobody waits for any more (no "never retrieved")."""
+    if not task.cancelled():
+        task.exception()

@@ -9,12 +9,12 @@ process start threads without bound.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 
 T = TypeVar("T")
@@ -23,6 +23,7 @@ T = TypeVar("T")
 async def run_bounded(limiter: anyio.CapacityLimiter, func: Callable[..., T], *args: Any) -> T:
     """``func(*args)`` in a worker thread, holding one token of ``limiter`` while it runs."""
     token = object()
+    loop = asyncio.get_running_loop()
     await limiter.acquire_on_behalf_of(token)
     lock = threading.Lock()
     state = "pending"  # -> "running" (the thread releases) or "abandoned" (we release)
@@ -36,8 +37,10 @@ async def run_bounded(limiter: anyio.CapacityLimiter, func: Callable[..., T], *a
         try:
             return func(*args)
         finally:
+            # Queued, not awaited: the thread does not wait for the loop to take it, and
+            # the loop runs it before it hands the result back (callbacks run in order).
             try:
-                anyio.from_thread.run_sync(limiter.release_on_behalf_of, token)
+                loop.call_soon_threadsafe(limiter.release_on_behalf_of, token)
             except RuntimeError:  # the event loop is gone: the process is exiting
                 pass
 

@@ -22,7 +22,7 @@ from ...adapters.selection import (
 )
 from ...errors import BadRequestError
 from ...media_types import OCTET_STREAM, resolve_media_type
-from ...serialization.array import encode_array, encoded_size
+from ...serialization.array import array_bytes, encode_array, encoded_size
 from ...structures.core import StructureFamily
 from .. import auth, openapi
 from ..errors import ValidationFailure
@@ -61,15 +61,27 @@ async def _respond(
     check_size(request, name, nbytes, f"an array of shape {list(shape)}")
     filename = request.query_params.get("filename")
     if media_type == OCTET_STREAM and nbytes > STREAM_ABOVE_BYTES:
-        parts = pieces(selection, itemsize, STREAM_PART_BYTES)
+        parts = pieces(selection, itemsize, STREAM_PART_BYTES, structure.chunks)
         if len(parts) > 1:
             slices = [as_slices(part) for part in parts]
             return await streamed_array_response(
                 request, name, adapter.read, slices, nbytes, media_type, filename
             )
     array = await read_in_thread(request, name, read, *args)
-    body = await read_in_thread(request, name, encode_array, array, media_type)
+    if media_type == OCTET_STREAM and array.flags.c_contiguous:
+        body = array_bytes(array)  # a view: no work worth a trip to a thread
+    else:
+        body = await read_in_thread(request, name, encode_array, array, media_type)
     return await data_response(request, body, media_type, filename)
+
+
+async def _structure(request: Request, name: str, adapter: Any) -> Any:
+    """The adapter's structure, read in a worker thread only when the file must say it."""
+    known = getattr(adapter, "known_structure", None)
+    structure = known() if known is not None else None
+    if structure is None:
+        structure = await read_in_thread(request, name, adapter.structure)
+    return structure
 
 
 @router.get(
@@ -79,7 +91,7 @@ async def _respond(
 )
 async def array_full(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
-    structure = await read_in_thread(request, name, adapter.structure)
+    structure = await _structure(request, name, adapter)
     selection = parse_slice(request.query_params.get("slice"))
     shape = selected_shape(structure.shape, selection)
     check_expected_shape(request.query_params.get("expected_shape"), shape)
@@ -94,7 +106,7 @@ async def array_full(request: Request, path: str) -> Response:
 )
 async def array_block(request: Request, path: str) -> Response:
     name, adapter = await data_adapter(request, path, StructureFamily.array)
-    structure = await read_in_thread(request, name, adapter.structure)
+    structure = await _structure(request, name, adapter)
     block = parse_block(request.query_params.get("block"), structure.ndim)
     try:
         block_shape = structure.block_shape(block)
