@@ -59,7 +59,10 @@ logger = logging.getLogger(__name__)
 
 MAX_METADATA_LIST = 64
 RECENT_SECONDS = 10.0  # files modified more recently may still be being written
-_CHUNK = 16  # Planned items per task: amortises pickling without starving a core
+# Planned items per task: amortises the pool's per-task cost (pickling, pipes, thread
+# hand-offs: about 95 us of the parent's CPU an item at 16, 50 us at 64, measured on small
+# files) without starving a core; a chunk goes out early when nothing more is ready.
+_CHUNK = 64
 _IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps it busy, bounds I/O
 _PRELOAD = [
     "tiled.registration.inspect",
