@@ -117,9 +117,10 @@ def inspect_planned(planned: Planned, *, check_complete: bool | None = None) -> 
         if len(paths) > 1 and not isinstance(err, _FrameError):
             err = _culprit(planned, paths) or err
         return _failure(planned, err)
+    uris = [state.data_uri for state in planned.files]  # each computed once (as_uri)
     assets = [
         Asset(
-            data_uri=state.data_uri,
+            data_uri=uris[num],
             is_directory=state.is_directory,
             parameter=planned.parameter,
             num=num if planned.parameter == "data_uris" else None,
@@ -141,7 +142,10 @@ def inspect_planned(planned: Planned, *, check_complete: bool | None = None) -> 
         metadata=metadata,
         specs=specs,
         data_sources=[source],
-        stats={s.data_uri: AssetStat(size=s.size, mtime_ns=s.mtime_ns) for s in planned.files},
+        stats={
+            uri: AssetStat(size=s.size, mtime_ns=s.mtime_ns)
+            for uri, s in zip(uris, planned.files, strict=True)
+        },
     )
 
 
