@@ -102,37 +102,68 @@ def _read_headers(paths: list[str]) -> int:
     return len(paths)
 
 
-def reference_rate(paths: list[str], workers: int) -> float:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + sys seconds of a process and its living descendants."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def reference_rate(paths: list[str], workers: int) -> tuple[float, float]:
+    """Files/s of the libraries alone, and their CPU seconds per file (the pool's)."""
     chunks = [paths[i : i + 64] for i in range(0, len(paths), 64)]
     with concurrent.futures.ProcessPoolExecutor(workers) as pool:
         list(pool.map(_read_headers, chunks[:2]))  # workers started and imports done
+        before = tree_cpu_seconds(os.getpid()) - _own_cpu()
         started = time.perf_counter()
         done = sum(pool.map(_read_headers, chunks))
-        return done / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        cpu = tree_cpu_seconds(os.getpid()) - _own_cpu() - before
+        return done / elapsed, cpu / done
+
+
+def _own_cpu() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
 
 
 # -- memory sampling ---------------------------------------------------------------------
 
 
 class PeakRSS:
-    """Samples the RSS of a process (and, separately, of its children) every 50 ms."""
+    """Samples the RSS of a process (and, separately, of its children) every 50 ms, and
+    the CPU time (user + sys) of it and of every descendant seen (its last sample each:
+    a process that ends between samples loses at most 50 ms)."""
 
     def __init__(self, pid: int) -> None:
         self.process = psutil.Process(pid)
         self.peak = 0
         self.children_peak = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def _cpu(self, process: psutil.Process) -> None:
+        times = process.cpu_times()
+        self.cpu[process.pid] = times.user + times.system
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.peak = max(self.peak, self.process.memory_info().rss)
+                self._cpu(self.process)
                 children = 0
                 for child in self.process.children(recursive=True):
                     try:
                         children += child.memory_info().rss
+                        self._cpu(child)
                     except psutil.Error:
                         pass
                 self.children_peak = max(self.children_peak, children)
@@ -144,6 +175,11 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         return self.peak / 2**20, self.children_peak / 2**20
+
+    @property
+    def cpu_seconds(self) -> float:
+        """User + sys seconds of the process and all its descendants, as last sampled."""
+        return sum(self.cpu.values())
 
 
 # -- serve directory ---------------------------------------------------------------------
@@ -177,6 +213,7 @@ def serve_directory_run(directory: Path, catalog: Path, concurrency: int) -> dic
                 time.sleep(0.05)
     finally:
         server_mb, workers_mb = memory.stop()
+        cpu = memory.cpu_seconds
         process.terminate()
         process.wait(60)
         log.close()
@@ -193,13 +230,15 @@ def serve_directory_run(directory: Path, catalog: Path, concurrency: int) -> dic
         "sync_files_per_s": state["files_per_second"],
         "server_peak_mb": server_mb,
         "workers_peak_mb": workers_mb,
+        "cpu_ms_per_file": 1000 * cpu / state["files_seen"],
     }
 
 
 # -- register ----------------------------------------------------------------------------
 
 
-def register_run(url: str, directory: Path, concurrency: int) -> dict[str, float]:
+def register_run(url: str, directory: Path, concurrency: int, server_pid: int) -> dict[str, float]:
+    server_cpu = tree_cpu_seconds(server_pid)
     argv = [*CLI, "register", url, "--api-key", KEY, str(directory)]
     argv += ["--concurrency", str(concurrency)]
     started = time.perf_counter()
@@ -216,6 +255,7 @@ def register_run(url: str, directory: Path, concurrency: int) -> dict[str, float
     _, stderr = process.communicate()
     elapsed = time.perf_counter() - started
     register_mb, workers_mb = memory.stop()
+    server_cpu = tree_cpu_seconds(server_pid) - server_cpu
     if process.returncode != 0:
         raise RuntimeError(f"register failed ({process.returncode}):\n{stderr[-3000:]}")
     summary = stderr.strip().splitlines()
@@ -224,6 +264,8 @@ def register_run(url: str, directory: Path, concurrency: int) -> dict[str, float
         "done_s": elapsed,
         "register_peak_mb": register_mb,
         "workers_peak_mb": workers_mb,
+        "register_cpu_s": memory.cpu_seconds,
+        "server_cpu_s": server_cpu,
         "summary": next((line for line in summary if line.startswith("Registered")), ""),
     }
 
@@ -235,11 +277,14 @@ def register_benchmark(directory: Path, files: int, concurrency: int) -> dict[st
         args = [str(catalog), "--init", "--api-key", KEY, "-r", str(directory)]
         with serve_catalog_process(args) as server:
             memory = PeakRSS(server.process.pid)
-            first = register_run(server.url, directory, concurrency)
+            pid = server.process.pid
+            first = register_run(server.url, directory, concurrency, pid)
             server_mb, _ = memory.stop()
-            second = register_run(server.url, directory, concurrency)
+            second = register_run(server.url, directory, concurrency, pid)
         first["files_per_s"] = files / first["done_s"]  # type: ignore[operator]
         first["server_peak_mb"] = server_mb
+        cpu = first["register_cpu_s"] + first["server_cpu_s"]  # type: ignore[operator]
+        first["cpu_ms_per_file"] = 1000 * cpu / files
         return {"first": first, "second": second}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -270,11 +315,16 @@ def main() -> None:
     for files in args.sizes:
         directory = tree(args.trees, files)
         paths = listing(directory)
-        reference = reference_rate(paths, args.concurrency)
-        row: dict[str, object] = {"files": len(paths), "reference_files_per_s": reference}
+        reference, reference_cpu = reference_rate(paths, args.concurrency)
+        row: dict[str, object] = {
+            "files": len(paths),
+            "reference_files_per_s": reference,
+            "reference_cpu_ms_per_file": 1000 * reference_cpu,
+        }
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
-            f"\n## {len(paths)} files: reference {reference:.0f} files/s (load average {load})",
+            f"\n## {len(paths)} files: reference {reference:.0f} files/s, "
+            f"{1000 * reference_cpu:.3f} ms CPU a file (load average {load})",
             flush=True,
         )
         if args.only in (None, "serve"):
@@ -285,7 +335,8 @@ def main() -> None:
                 f"{f['indexed_s']:.1f} s, {f['files_per_s']:.0f} files/s "
                 f"({f['files_per_s'] / reference:.0%} of reference; sync alone "
                 f"{f['sync_files_per_s']:.0f} files/s), server peak {f['server_peak_mb']:.0f} MB"
-                f" + workers {f['workers_peak_mb']:.0f} MB; no-change restart: indexed "
+                f" + workers {f['workers_peak_mb']:.0f} MB; CPU (all processes) "
+                f"{f['cpu_ms_per_file']:.3f} ms a file; no-change restart: indexed "
                 f"{s['indexed_s']:.1f} s (sync {s['sync_s']:.1f} s, {s['inspected']} opened)",
                 flush=True,
             )
@@ -296,7 +347,9 @@ def main() -> None:
                 f"register: first node {f['first_node_s']:.2f} s, done {f['done_s']:.1f} s, "
                 f"{f['files_per_s']:.0f} files/s ({f['files_per_s'] / reference:.0%} of "
                 f"reference), register peak {f['register_peak_mb']:.0f} MB + workers "
-                f"{f['workers_peak_mb']:.0f} MB, server peak {f['server_peak_mb']:.0f} MB; "
+                f"{f['workers_peak_mb']:.0f} MB, server peak {f['server_peak_mb']:.0f} MB; CPU "
+                f"{f['cpu_ms_per_file']:.3f} ms a file (register {f['register_cpu_s']:.1f} s"
+                f" + server {f['server_cpu_s']:.1f} s); "
                 f"no-change run {s['done_s']:.1f} s ({s['summary']})",
                 flush=True,
             )

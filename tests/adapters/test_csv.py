@@ -178,3 +178,40 @@ def _array_body(case):
             }
         ],
     }
+
+
+CSV_SHAPES = {
+    "numbers": "a,b\n1,2.5\n3,4\n",
+    "mixed": "a,b,c,d\n1,x,2.5,True\n2,y,,False\n3,,1e3,True\n",
+    "no_header": "1,2,3\n4,5,6\n",
+    "dates": "t,v\n2020-01-01,1\n2020-01-02,2\n",
+    "header_only": "a,b\n",
+    "duplicate_names": "a,a,b\n1,2,3\n",
+    "all_missing": "a,b\n,1\n,2\n",
+    "object_column": "a\n1\nx\n",
+    "unicode_names": "é,ü\n1,2\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CSV_SHAPES))
+@pytest.mark.parametrize("header", [None, True, False])
+def test_inspected_schema_is_the_served_one(tmp_path, name, header):
+    """inspect_schema (one read, cached schemas) equals Schema.from_pandas of the frame the
+    read path builds, metadata included, for a first file and for another of the same shape
+    but more rows (a cache hit)."""
+    import pyarrow
+
+    from tiled.adapters.csv import inspect_schema, read_csv, sniff_header
+
+    for rows in ("", "7,8\n" * 4):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(CSV_SHAPES[name] + rows, encoding="utf-8")
+        has_header = header if header is not None else sniff_header(path, {})
+        try:
+            expected = pyarrow.Schema.from_pandas(read_csv(path, has_header, {}))
+        except Exception as err:
+            with pytest.raises(type(err)):
+                inspect_schema(path, header, {})
+            continue
+        got = inspect_schema(path, header, {})
+        assert got.equals(expected, check_metadata=True), (got, expected)

@@ -71,3 +71,34 @@ class TestImageSequences(ArraySuite, ServedSuite):
                 numpy.stack([native(p) for p in jpgs]),
             ),
         ]
+
+
+def test_png_metadata_without_decoding_matches_pillow(tmp_path):
+    """EXIF of a PNG is read without decoding the pixels unless a chunk after the image
+    data could add it (here: an XMP orientation after IDAT); both give Pillow's answer."""
+    import struct
+    import zlib
+
+    import numpy
+    from PIL import Image
+
+    from tiled.adapters.images import _metadata_of, _png_late_metadata
+
+    def chunk(kind, data):
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    array = (numpy.arange(48 * 64 * 3) % 251).astype("uint8").reshape(48, 64, 3)
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    Image.fromarray(array).save(tmp_path / "plain.png")
+    Image.fromarray(array).save(tmp_path / "exif.png", exif=exif)
+    raw = (tmp_path / "plain.png").read_bytes()
+    xmp = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00<x><tiff:Orientation>6</tiff:Orientation></x>"
+    (tmp_path / "late.png").write_bytes(raw[:-12] + chunk(b"iTXt", xmp) + raw[-12:])
+    expected = {"plain.png": None, "exif.png": {"Orientation": 3}, "late.png": {"Orientation": 6}}
+    for name, orientation in expected.items():
+        with Image.open(tmp_path / name) as image:
+            assert _png_late_metadata(image) is (name == "late.png")
+            metadata = _metadata_of(image)
+        assert metadata.get("exif") == orientation

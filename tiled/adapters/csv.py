@@ -11,6 +11,8 @@ column names ``"0"``, ``"1"``, ... Reader options travel as data source paramete
 from __future__ import annotations
 
 import csv
+import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,8 @@ READER_OPTIONS = frozenset(
     }
 )
 _SNIFF_BYTES = 64 * 1024
+_READ_ONCE_BYTES = 64 * 2**20  # inspection reads a file this small into memory once
+_SCHEMA_CACHE_SIZE = 256
 _SNIFF_ROWS = 50
 _ERRORS = (pandas.errors.ParserError, pandas.errors.EmptyDataError, UnicodeDecodeError, OSError)
 
@@ -90,6 +94,11 @@ def sniff_header(path: Path, options: dict[str, Any]) -> bool:
             sample = file.read(_SNIFF_BYTES)
     except OSError as err:
         raise read_error("the CSV file", err, [path]) from err
+    return header_in_sample(sample, options)
+
+
+def header_in_sample(sample: str, options: dict[str, Any]) -> bool:
+    """:func:`sniff_header`'s vote on the first characters of a file, already read."""
     delimiter = options.get("sep") or options.get("delimiter") or ","
     rows = [r for r in csv.reader(sample.splitlines()[:_SNIFF_ROWS], delimiter=delimiter) if r]
     if len(rows) < 2:
@@ -104,17 +113,102 @@ def sniff_header(path: Path, options: dict[str, Any]) -> bool:
 
 
 def read_csv(
-    path: Path, header: bool, options: dict[str, Any], columns: list[str] | None = None
+    path: Path,
+    header: bool,
+    options: dict[str, Any],
+    columns: list[str] | None = None,
+    *,
+    content: bytes | None = None,
 ) -> pandas.DataFrame:
+    """The file as a frame with text column names; ``content``: its bytes, already read."""
     kwargs = dict(options)
     if "names" not in kwargs:
         kwargs["header"] = 0 if header else None
     try:
-        frame = pandas.read_csv(path, **kwargs)
+        frame = pandas.read_csv(path if content is None else io.BytesIO(content), **kwargs)
     except (*_ERRORS, ValueError) as err:
         raise read_error("the CSV file", err, [path]) from err
-    frame.columns = [str(c) for c in frame.columns]
+    if not all(type(c) is str for c in frame.columns):  # renaming costs an Index
+        frame.columns = [str(c) for c in frame.columns]
     return frame[columns] if columns else frame
+
+
+def inspect_schema(path: Path, header: bool | None, options: dict[str, Any]) -> pyarrow.Schema:
+    """The Arrow schema of the table the file reads as (what ``read_partition`` serves).
+
+    Registration's cost: a small file is read from disk once (the header sniff looks at
+    the same bytes), and the schema of a frame whose columns and dtypes were seen before
+    is the cached one with this file's row count (see :func:`frame_schema`).
+    """
+    try:
+        small = path.stat().st_size <= _READ_ONCE_BYTES
+        content = path.read_bytes() if small else None
+    except OSError as err:
+        raise read_error("the CSV file", err, [path]) from err
+    if content is None:
+        has_header = header if header is not None else sniff_header(path, options)
+        return frame_schema(read_csv(path, has_header, options))
+    if header is None:
+        encoding = options.get("encoding") or "utf-8"
+        # At most 4 bytes a character: this decodes at least _SNIFF_BYTES characters.
+        sample = content[: 4 * _SNIFF_BYTES].decode(encoding, errors="replace")
+        header = header_in_sample(sample[:_SNIFF_BYTES], options)
+    return frame_schema(read_csv(path, header, options, content=content))
+
+
+_schemas: dict[tuple[Any, ...], tuple[pyarrow.Schema, bytes, bytes]] = {}
+_STOP = "\x00stop\x00"  # stands for the row count in the cached pandas metadata
+
+
+def frame_schema(frame: pandas.DataFrame) -> pyarrow.Schema:
+    """``pyarrow.Schema.from_pandas(frame)``, cheaply for a frame shaped like one before.
+
+    The schema depends on the column names and dtypes only, except for the row count in
+    the pandas metadata of a RangeIndex and for object columns (typed by their values):
+    frames with object columns or another index are converted in full every time.
+    """
+    index = frame.index
+    dtypes = frame.dtypes.tolist()
+    if not (
+        isinstance(index, pandas.RangeIndex)
+        and index.start == 0
+        and index.step == 1
+        and index.name is None
+    ) or any(isinstance(dtype, numpy.dtype) and dtype.kind == "O" for dtype in dtypes):
+        return pyarrow.Schema.from_pandas(frame)
+    key = (str(frame.columns.dtype), tuple(frame.columns), tuple(map(str, dtypes)))
+    cached = _schemas.get(key)
+    if cached is None:
+        schema = pyarrow.Schema.from_pandas(frame)
+        split = _split_metadata(schema, len(frame))
+        if split is None:
+            return schema
+        if len(_schemas) >= _SCHEMA_CACHE_SIZE:
+            _schemas.pop(next(iter(_schemas)))
+        _schemas[key] = (schema, *split)
+        return schema
+    schema, head, tail = cached
+    metadata = dict(schema.metadata)
+    metadata[b"pandas"] = head + str(len(frame)).encode() + tail
+    return schema.with_metadata(metadata)
+
+
+def _split_metadata(schema: pyarrow.Schema, rows: int) -> tuple[bytes, bytes] | None:
+    """The schema's pandas metadata around its row count, when the count is its only
+    row-dependent part (one RangeIndex of ``rows`` rows) and re-encoding the parsed text
+    gives it back byte for byte; otherwise None."""
+    raw = (schema.metadata or {}).get(b"pandas")
+    if raw is None:
+        return None
+    parsed = json.loads(raw)
+    expected = {"kind": "range", "name": None, "start": 0, "stop": rows, "step": 1}
+    if parsed.get("index_columns") != [expected] or json.dumps(parsed).encode("utf8") != raw:
+        return None
+    parsed["index_columns"][0]["stop"] = _STOP
+    pieces = json.dumps(parsed).encode("utf8").split(json.dumps(_STOP).encode("utf8"))
+    if len(pieces) != 2 or pieces[0] + str(rows).encode() + pieces[1] != raw:
+        return None
+    return pieces[0], pieces[1]
 
 
 class CSVTableAdapter(TableAdapterBase):
@@ -142,8 +236,7 @@ class CSVTableAdapter(TableAdapterBase):
 
     def _schema(self) -> pyarrow.Schema:
         # The same schema as the table read_partition builds, without converting the data.
-        path = self._paths[0]
-        return pyarrow.Schema.from_pandas(read_csv(path, self._has_header(path), self._options))
+        return inspect_schema(self._paths[0], self._header, self._options)
 
     def _partition_nbytes(self, partition: int) -> int | None:
         try:

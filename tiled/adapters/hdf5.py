@@ -205,15 +205,25 @@ class HDF5GroupAdapter(FileContainerBase):
         return HDF5GroupAdapter(node) if is_group else HDF5DatasetAdapter(node)
 
 
+def _is_hard_link(links: Any, key: str) -> bool:
+    try:
+        return bool(links.get_info(key.encode("utf-8")).type == h5py.h5l.TYPE_HARD)
+    except (KeyError, ValueError, RuntimeError, OSError):  # left to the general path
+        return False
+
+
 def _resolvable_keys(group: h5py.Group, node: HDF5Node) -> list[str]:
     """Member names, leaving out links whose target is missing or, as far as the link
     tells, outside the readable directories (opening one by name gives a clear error)."""
     keys = []
-    here = Path(group.file.filename).parent
+    links = group.id.links
     for key in group:
+        if _is_hard_link(links, key):
+            keys.append(key)  # the common case, told by the link's type alone
+            continue
         link = group.get(key, getlink=True)
         if isinstance(link, h5py.ExternalLink):
-            target = here / link.filename
+            target = Path(group.file.filename).parent / link.filename
             if not target.is_file():
                 continue
             try:
@@ -243,7 +253,9 @@ class HDF5Adapter:
         inner = str(source.parameters.get("dataset") or source.parameters.get("path") or "")
         node = HDF5Node(source, path, "/" + inner.strip("/"))
         with open_file(path) as file:
-            obj = node.open(file)
+            # The root of the file just opened needs no lookup and no check of where
+            # links led (it is that file): what node.open would answer, cheaper.
+            obj = file["/"] if node.name == "/" else node.open(file)
             if isinstance(obj, h5py.Group):
                 return HDF5GroupAdapter(node, source.metadata, source.specs, group=obj)
         structure = source.structure if isinstance(source.structure, ArrayStructure) else None

@@ -9,6 +9,8 @@ a window, so an image is one block).
 from __future__ import annotations
 
 import functools
+import os
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,11 +78,53 @@ def _metadata_of(image: Image.Image) -> dict[str, Any]:
         for k, v in image.info.items()
         if not isinstance(v, bytes) and k not in ("exif", "icc_profile")
     }
-    exif = {ExifTags.TAGS.get(k, str(k)): json_safe(v) for k, v in image.getexif().items()}
+    exif = {ExifTags.TAGS.get(k, str(k)): json_safe(v) for k, v in _exif(image).items()}
     metadata: dict[str, Any] = {"format": image.format, "mode": image.mode, **info}
     if exif:
         metadata["exif"] = exif
     return metadata
+
+
+# Chunks that, after the image data, would add EXIF (or an XMP orientation) to a PNG.
+_PNG_LATE_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
+_PNG_MAX_CHUNKS = 4096
+
+
+def _exif(image: Image.Image) -> Image.Exif:
+    """``image.getexif()``; for a PNG, without decoding its pixels when no chunk after the
+    image data could add EXIF (Pillow decodes the whole image to reach such chunks)."""
+    if image.format == "PNG" and "exif" not in image.info and not _png_late_metadata(image):
+        return Image.Image.getexif(image)
+    return image.getexif()
+
+
+def _png_late_metadata(image: Image.Image) -> bool:
+    """Whether a text or EXIF chunk follows the first IDAT (True when unsure: a file
+    without IEND, or too many chunks, is left to Pillow)."""
+    file = image.fp
+    if file is None:
+        return True
+    position = file.tell()
+    try:
+        file.seek(8)
+        after_data = False
+        for _ in range(_PNG_MAX_CHUNKS):
+            header = file.read(8)
+            if len(header) < 8:
+                return True
+            length, kind = struct.unpack(">I4s", header)
+            if kind == b"IEND":
+                return False
+            if kind == b"IDAT":
+                after_data = True
+            elif after_data and kind in _PNG_LATE_CHUNKS:
+                return True
+            file.seek(length + 4, os.SEEK_CUR)
+        return True
+    except (OSError, ValueError, struct.error):
+        return True
+    finally:
+        file.seek(position)
 
 
 def _incomplete(paths: Sequence[Path]) -> str | None:

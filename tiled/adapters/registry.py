@@ -36,6 +36,7 @@ __all__ = [
     "check_complete",
     "extension_mimetypes",
     "inspect",
+    "is_known_mimetype",
     "known_mimetypes",
     "load_entry_points",
     "natural_key",
@@ -218,6 +219,12 @@ def _ensure_plugins() -> None:
 def known_mimetypes() -> list[str]:
     _ensure_plugins()
     return sorted(_registry)
+
+
+def is_known_mimetype(mimetype: str | None) -> bool:
+    """Whether a reader is registered for exactly ``mimetype`` (cheaper than the list)."""
+    _ensure_plugins()
+    return mimetype in _registry
 
 
 def extension_mimetypes() -> dict[str, str]:

@@ -151,9 +151,9 @@ class _Planner:
             self.batch.segments.append(self.run)
         self.run, self.in_run = [], set()
 
-    def add(self, index: int, change: Change) -> None:
+    def add(self, index: int, change: Change, problem: str | None) -> None:
+        """Plan ``change``; ``problem`` is what :func:`_check_key_path` said of its key path."""
         key_path = tuple(change.entry.key_path if isinstance(change, Put) else change.key_path)
-        problem = _check_key_path(key_path)
         if problem is not None:
             status = 405 if not key_path else 400
             self.batch.outcomes[index] = _refuse(change, status, problem)
@@ -223,9 +223,11 @@ async def _plan(
 ) -> _Batch:
     root = join_path(prefix)
     touched: set[str] = {root}
+    problems: list[str | None] = []
     for change in changes:
         key_path = tuple(change.entry.key_path if isinstance(change, Put) else change.key_path)
-        if key_path and _check_key_path(key_path) is None:
+        problems.append(_check_key_path(key_path))
+        if key_path and problems[-1] is None:
             touched.add(join_path((*prefix, *key_path)))
             touched.add(join_path((*prefix, *key_path[:-1])))
     state = await _known_slots(conn, touched)
@@ -240,8 +242,8 @@ async def _plan(
             f"The registration prefix /{root} is an {root_slot.family}, not a container"
         )
     planner = _Planner(prefix, state, len(changes))
-    for index, change in enumerate(changes):
-        planner.add(index, change)
+    for index, (change, problem) in enumerate(zip(changes, problems, strict=True)):
+        planner.add(index, change, problem)
     planner.close_run()
     return planner.batch
 

@@ -59,7 +59,10 @@ logger = logging.getLogger(__name__)
 
 MAX_METADATA_LIST = 64
 RECENT_SECONDS = 10.0  # files modified more recently may still be being written
-_CHUNK = 16  # Planned items per task: amortises pickling without starving a core
+# Planned items per task: amortises the pool's per-task cost (pickling, pipes, thread
+# hand-offs: about 95 us of the parent's CPU an item at 16, 50 us at 64, measured on small
+# files) without starving a core; a chunk goes out early when nothing more is ready.
+_CHUNK = 64
 _IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps it busy, bounds I/O
 _PRELOAD = [
     "tiled.registration.inspect",
@@ -114,9 +117,10 @@ def inspect_planned(planned: Planned, *, check_complete: bool | None = None) -> 
         if len(paths) > 1 and not isinstance(err, _FrameError):
             err = _culprit(planned, paths) or err
         return _failure(planned, err)
+    uris = [state.data_uri for state in planned.files]  # each computed once (as_uri)
     assets = [
         Asset(
-            data_uri=state.data_uri,
+            data_uri=uris[num],
             is_directory=state.is_directory,
             parameter=planned.parameter,
             num=num if planned.parameter == "data_uris" else None,
@@ -138,7 +142,10 @@ def inspect_planned(planned: Planned, *, check_complete: bool | None = None) -> 
         metadata=metadata,
         specs=specs,
         data_sources=[source],
-        stats={s.data_uri: AssetStat(size=s.size, mtime_ns=s.mtime_ns) for s in planned.files},
+        stats={
+            uri: AssetStat(size=s.size, mtime_ns=s.mtime_ns)
+            for uri, s in zip(uris, planned.files, strict=True)
+        },
     )
 
 

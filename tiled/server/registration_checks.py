@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,8 +50,10 @@ def data_sources_of(body: NodeBody, *, allow_none: bool = False) -> list[DataSou
 
 
 def check_mimetype(mimetype: str | None) -> None:
-    from ..adapters.registry import known_mimetypes
+    from ..adapters.registry import is_known_mimetype, known_mimetypes
 
+    if is_known_mimetype(mimetype):
+        return
     known = known_mimetypes()
     if mimetype not in known:
         raise UnsupportedMimetypeError(
@@ -106,12 +107,13 @@ def asset_stats(
     stats = {}
     for data_source in data_sources:
         assets = data_source.assets
-        paths = resolve_asset_paths([a.data_uri for a in assets], readable, directories)
+        seen: dict[str, os.stat_result] = {}
+        paths = resolve_asset_paths([a.data_uri for a in assets], readable, directories, seen)
         for asset, path in zip(assets, paths, strict=True):
             try:
                 if path is None:
                     raise FileNotFoundError
-                info = os.stat(path)
+                info = seen.get(asset.data_uri) or os.stat(path)
             except FileNotFoundError:
                 raise BadRequestError(f"{asset.data_uri!r} does not exist on the server") from None
             if asset.is_directory != stat.S_ISDIR(info.st_mode):
@@ -161,5 +163,6 @@ def checked_changes(
         for data_source in entry.data_sources:
             for asset in data_source.assets:
                 asset.size = stats[asset.data_uri].size
-        result.append(replace(change, entry=replace(entry, stats=stats)))
+        entry.stats = stats  # in place, like the sizes (dataclasses.replace costs more)
+        result.append(change)
     return result
