@@ -207,3 +207,46 @@ def test_streamed_parts_are_exact_and_a_client_leaving_early_is_harmless(tmp_pat
             assert full.headers["content-length"] == str(stack.nbytes)
             assert full.content == stack.tobytes()
         assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+def test_a_sequence_checks_the_frames_a_request_reads(tmp_path, data):
+    """Frames are checked as they are read: a frame later swapped for a link out of the
+    readable directories is refused (403) and a deleted one is gone (410), naming the
+    node only, while the other frames' blocks still read."""
+    frames = data / "seq"
+    frames.mkdir()
+    for i in range(4):
+        tifffile.imwrite(frames / f"f{i}.tif", numpy.full((8, 8), i, "uint16"))
+    secret = tmp_path.parent / f"{tmp_path.name}-outside.tif"
+    tifffile.imwrite(secret, numpy.full((8, 8), 99, "uint16"))
+    case = ArrayCase(
+        "seq",
+        "multipart/related;type=image/tiff",
+        [frames / f"f{i}.tif" for i in range(4)],
+        None,
+    )
+    try:
+        with serve(tmp_path) as url, client(url) as http:
+            register(http, case)
+            (frames / "f1.tif").unlink()
+            (frames / "f1.tif").symlink_to(secret)
+            (frames / "f2.tif").unlink()
+            answers = {
+                i: http.get(
+                    "/array/block/seq",
+                    params={"block": f"{i},0,0"},
+                    headers={"Accept": "application/octet-stream"},
+                )
+                for i in range(4)
+            }
+            assert answers[0].status_code == 200
+            assert answers[3].status_code == 200
+            assert numpy.frombuffer(answers[3].content, "uint16").tolist() == [3] * 64
+            assert answers[1].status_code == 403, answers[1].text
+            assert answers[2].status_code == 410, answers[2].text
+            for answer in (answers[1], answers[2]):
+                assert "seq" in answer.json()["detail"]
+                assert str(tmp_path) not in answer.json()["detail"]
+            assert http.get("/array/full/seq").status_code == 403
+    finally:
+        secret.unlink()

@@ -4,8 +4,13 @@ import os
 
 import pytest
 
-from tiled.errors import AccessDeniedError, BadRequestError
-from tiled.server.file_access import path_from_data_uri, resolve_asset_path, resolve_asset_paths
+from tiled.errors import AccessDeniedError, BadRequestError, DataGoneError
+from tiled.server.file_access import (
+    CheckedPaths,
+    path_from_data_uri,
+    resolve_asset_path,
+    resolve_asset_paths,
+)
 
 
 @pytest.fixture
@@ -98,3 +103,33 @@ def test_prefix_sibling_is_not_inside(tmp_path):
     (sibling / "f").write_text("x")
     with pytest.raises(AccessDeniedError):
         resolve_asset_path(f"file://{sibling}/f", [root])
+
+
+def test_checked_paths_check_each_file_when_first_used(tree):
+    """A reader's paths: each resolved and checked on first use, with errors naming the
+    node and not the server's paths; the files nobody asks for are never touched."""
+    root, _ = tree
+    paths = CheckedPaths(
+        [
+            f"file://{root}/sub/ok.tif",
+            f"file://{root}/link-out.tif",
+            f"file://{root}/sub/gone.tif",
+            f"file://{root}/link-in.tif",
+        ],
+        [root],
+        "scans/seq",
+    )
+    assert len(paths) == 4
+    assert paths[0] == root / "sub" / "ok.tif"
+    assert paths[-1] == root / "sub" / "ok.tif"  # a symlink inside: its target
+    assert paths[3:] == [root / "sub" / "ok.tif"]
+    with pytest.raises(AccessDeniedError, match="scans/seq") as denied:
+        paths[1]
+    assert str(root) not in str(denied.value)
+    with pytest.raises(DataGoneError, match="scans/seq") as gone:
+        paths[2]
+    assert str(root) not in str(gone.value)
+    with pytest.raises(IndexError):
+        paths[4]
+    with pytest.raises(AccessDeniedError):
+        list(paths)  # iterating checks every file

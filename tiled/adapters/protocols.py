@@ -42,7 +42,8 @@ Selection = tuple[int | slice, ...]
 class ResolvedSource:
     """Everything needed to open one data source.
 
-    ``paths`` are in reader order (by asset parameter, then ``num``). ``structure`` is the
+    ``paths`` are in reader order (by asset parameter, then ``num``); on the server they
+    are checked as each is first used, so read only the ones a request needs. ``structure`` is the
     registered structure, or ``None`` when inspecting a file for the first time.
     ``readable`` lists the directories files may be read from; links inside files (HDF5
     external links, virtual datasets) must land inside them too. Empty means unrestricted
@@ -50,7 +51,7 @@ class ResolvedSource:
     """
 
     mimetype: str
-    paths: tuple[Path, ...]
+    paths: Sequence[Path]
     structure: Any = None
     parameters: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] | None = None

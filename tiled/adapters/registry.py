@@ -277,7 +277,7 @@ def open_adapter(
         raise BadRequestError("A data source needs at least one file")
     source = ResolvedSource(
         mimetype=normalise_mimetype(mimetype),
-        paths=tuple(Path(p) for p in paths),
+        paths=paths if _lazy(paths) else tuple(Path(p) for p in paths),
         structure=structure,
         parameters=dict(parameters or {}),
         metadata=metadata,
@@ -285,6 +285,12 @@ def open_adapter(
         readable=tuple(Path(p) for p in readable),
     )
     return opener(source)
+
+
+def _lazy(paths: Sequence[Path]) -> bool:
+    """Whether ``paths`` is a sequence that checks each file on first use (the server's),
+    which must stay lazy: reading one frame then touches one file."""
+    return not isinstance(paths, (list, tuple))
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ class FrameSequenceAdapter(ArrayAdapterBase):
         specs: list[Spec] | None = None,
     ) -> None:
         super().__init__(structure, metadata, specs)
-        self._paths = list(paths)
+        self._paths = paths  # kept lazy: a frame's file is checked when it is read
 
     def _frame_layout(self, path: Path) -> tuple[tuple[int, ...], numpy.dtype[Any]]:
         raise NotImplementedError

@@ -3,18 +3,22 @@
 Every path that reaches the file system passes through :func:`resolve_asset_path`:
 percent-decoding, ``..`` normalisation and symlink resolution happen first, and the
 result must lie inside one of the readable directories. This runs at registration
-and again whenever a file is opened for reading.
+and again whenever a file is opened for reading (:class:`CheckedPaths`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import overload
 from urllib.parse import unquote, urlsplit
 
-from ..errors import AccessDeniedError, BadRequestError
+from ..errors import AccessDeniedError, BadRequestError, DataGoneError
+
+logger = logging.getLogger("tiled.server")
 
 _LOCAL_HOSTS = ("", "localhost")
 
@@ -113,3 +117,53 @@ def resolve_asset_paths(
         resolved = resolve_asset_path(data_uri, readable)  # a symlink, or a name like ".."
         result.append(resolved if resolved.exists() else None)
     return result
+
+
+class CheckedPaths(Sequence[Path]):
+    """The files of a registered data source for reading, each resolved and checked
+    against the readable directories when an adapter first asks for it.
+
+    A block of a 10,000-frame sequence reads one file, so it resolves one file rather
+    than all of them on every request; no path reaches an adapter unchecked. Errors
+    name the node, never the server's paths: a file outside the readable directories
+    is refused (403) and a missing one is gone (410).
+    """
+
+    def __init__(self, data_uris: Sequence[str], readable: Sequence[Path], node: str) -> None:
+        self._uris = list(data_uris)
+        self._readable = tuple(readable)
+        self._node = node
+        self._paths: list[Path | None] = [None] * len(self._uris)
+        self._directories: dict[Path, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._uris)
+
+    @overload
+    def __getitem__(self, index: int) -> Path: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Path]: ...
+
+    def __getitem__(self, index: int | slice) -> Path | list[Path]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        path = self._paths[index]
+        if path is None:
+            path = self._paths[index] = self._check(self._uris[index])
+        return path
+
+    def _check(self, data_uri: str) -> Path:
+        try:
+            (path,) = resolve_asset_paths([data_uri], self._readable, self._directories)
+        except AccessDeniedError as err:
+            logger.warning("Refused to read a file of node %r: %s", self._node, err)
+            raise AccessDeniedError(
+                f"Node {self._node!r} refers to a file outside this server's readable directories"
+            ) from err
+        if path is None:
+            raise DataGoneError(
+                f"A file backing node {self._node!r} is missing; it was moved or deleted "
+                "after registration. Re-register the node."
+            )
+        return path

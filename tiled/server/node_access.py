@@ -18,9 +18,7 @@ from fastapi import Request
 from ..adapters.registry import open_adapter
 from ..catalog import Catalog, NodeRecord
 from ..errors import (
-    AccessDeniedError,
     DataBusyError,
-    DataGoneError,
     DataUnavailableError,
     NotFoundError,
     TiledError,
@@ -28,7 +26,7 @@ from ..errors import (
 from ..structures.core import StructureFamily
 from ..structures.data_source import DataSource
 from .documents import DEFAULT_SORTING, NodeView
-from .file_access import resolve_asset_paths
+from .file_access import CheckedPaths
 from .threads import run_bounded
 
 logger = logging.getLogger("tiled.server")
@@ -124,28 +122,14 @@ async def adapter_of(request: Request, node: ResolvedNode) -> Any:
     return node.adapter
 
 
-def asset_paths(data_source: DataSource, readable: Sequence[Path], node: str) -> list[Path]:
-    """The data source's files in reader order (by parameter, then num), checked again."""
+def asset_paths(data_source: DataSource, readable: Sequence[Path], node: str) -> CheckedPaths:
+    """The data source's files in reader order (by parameter, then num), each checked
+    again when the adapter first uses it."""
     ordered = sorted(
         data_source.assets,
         key=lambda a: (a.parameter or "", a.num if a.num is not None else -1),
     )
-    try:
-        resolved = resolve_asset_paths([asset.data_uri for asset in ordered], readable)
-    except AccessDeniedError as err:
-        logger.warning("Refused to read a file of node %r: %s", node, err)
-        raise AccessDeniedError(
-            f"Node {node!r} refers to a file outside this server's readable directories"
-        ) from err
-    paths = []
-    for path in resolved:
-        if path is None:
-            raise DataGoneError(
-                f"A file backing node {node!r} is missing; it was moved or deleted after "
-                "registration. Re-register the node."
-            )
-        paths.append(path)
-    return paths
+    return CheckedPaths([asset.data_uri for asset in ordered], readable, node)
 
 
 def open_record_adapter(request: Request, record: NodeRecord) -> Any:
