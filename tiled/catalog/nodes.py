@@ -25,7 +25,7 @@ from . import orm
 from .connections import Connections
 from .database import PoolSettings, check_database, create_engine, initialize_database
 from .listing import Listing, SearchPage
-from .loading import load_record_at, load_records
+from .loading import load_record_at, load_records, record_at
 from .records import AssetStat, NodeRecord, Revision, join_path
 from .records import structure_id as compute_structure_id
 from .search import SearchDialect, dialect_for
@@ -68,14 +68,17 @@ class Catalog:
         return cls(create_engine(uri, pool=pool))
 
     async def close(self) -> None:
+        self.connections.close()
         await self.engine.dispose()
 
     # -- reading -------------------------------------------------------------------------
 
     async def lookup(self, path: Sequence[str]) -> NodeRecord:
         """The node at ``path`` in one indexed query, whatever the depth."""
-        async with self.connections.reading() as conn:
-            return await self._lookup(conn, tuple(path))
+        record = await self.connections.read(record_at, join_path(tuple(path)))
+        if record is None:
+            raise NotFoundError(f"No such entry: {list(path)}")
+        return record
 
     async def _lookup(self, conn: AsyncConnection, path: tuple[str, ...]) -> NodeRecord:
         record = await load_record_at(conn, join_path(path))
