@@ -9,10 +9,8 @@ never logged. uvicorn's own access log is turned off: it would print ``?api_key=
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -28,18 +26,6 @@ logger = logging.getLogger("tiled.access")
 _KEY_IN_QUERY = re.compile(r"(?i)(api_key=)[^&]*")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 REQUEST_ID_HEADER = b"x-request-id"
-# Generated ids: a random prefix per process and a counter, 32 hex digits like a UUID's,
-# unique without a uuid4 (an os.urandom system call) per request.
-_id_prefix = uuid.uuid4().hex[:20]
-_id_counter = itertools.count()
-
-
-def _new_id_prefix() -> None:
-    global _id_prefix
-    _id_prefix = uuid.uuid4().hex[:20]
-
-
-os.register_at_fork(after_in_child=_new_id_prefix)  # a forked worker: a prefix of its own
 
 
 def redact_query(query: str) -> str:
@@ -52,11 +38,7 @@ def _request_id(scope: Scope) -> str:
             candidate = bytes(value).decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
-    return _new_request_id()
-
-
-def _new_request_id() -> str:
-    return f"{_id_prefix}{next(_id_counter) & 0xFFFFFFFFFFFF:012x}"
+    return uuid.uuid4().hex
 
 
 def _user_agent(scope: Scope) -> str:
