@@ -14,14 +14,20 @@ What it does, all on loopback:
    under ``~/.cache/tiled-bench`` (once; reused afterwards) unless ``--skip-original``;
 3. for each server (ours with 1 worker, ours with 2 workers, the original), starts
    ``tiled serve catalog`` as a subprocess, registers the same files over HTTP with the
-   same request bodies, and drives it with a bounded asyncio + httpx load: for each of
+   same request bodies, and drives it with a bounded asyncio load (16 keep-alive
+   connections, each sending its next request when the last response is read): for each of
    the metadata, search and 1 MB block workloads in turn, then (ours only) the mixed
    workload for ``--duration`` seconds while sampling the server's memory;
 4. prints requests per second, latency percentiles and errors, our rates as multiples of
    the original's measured in the same run, and whether memory stayed flat.
 
 The load generator shares the machine's cores with the server: figures are lower bounds
-of what the server does with cores of its own.
+of what the server does with cores of its own. So the driver must be cheap: by default it
+is the minimal HTTP/1.1 client of ``benchmarks/rawhttp.py`` (same requests and headers as
+httpx sends; checks the status, reads every body in full by Content-Length, no decoding),
+about 0.17 ms of CPU per metadata request and 0.9 ms per 1 MiB block, where httpx (still
+available, ``--driver httpx``) took 2-3 ms and 3.5-5 ms, as much as the server it drove.
+The same driver is used for every server; the table shows its CPU per request.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ import psutil
 import tifffile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import rawhttp
 
 from tiled.testing.processes import serve_catalog_process
 
@@ -148,10 +156,15 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     memory_mb: list[float] = field(default_factory=list, repr=False)
     server_cpu_s: float = 0.0
+    driver_cpu_s: float = 0.0
 
     @property
     def cpu_ms_per_request(self) -> float:
         return self.server_cpu_s * 1000 / max(self.requests, 1)
+
+    @property
+    def driver_cpu_ms_per_request(self) -> float:
+        return self.driver_cpu_s * 1000 / max(self.requests, 1)
 
     @property
     def rate(self) -> float:
@@ -164,32 +177,57 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def drive(url: str, workload: str, clients: int, seconds: float, result: Result) -> None:
+async def drive(
+    url: str, workload: str, clients: int, seconds: float, result: Result, driver: str = "raw"
+) -> None:
+    """``clients`` concurrent loops, each with its own keep-alive connection, each sending
+    its next request as soon as the previous response has been read in full."""
+    deadline = time.monotonic() + seconds
+
+    async def client(seed: int, get) -> None:
+        rng = random.Random(seed)
+        while time.monotonic() < deadline:
+            path, params, headers = request_for(workload, rng)
+            started = time.perf_counter()
+            try:
+                status, text = await get(path, params, headers)
+                ok = status == 200
+                problem = "" if ok else f"{status} {path}: {text()[:120]}"
+            except (httpx.HTTPError, rawhttp.HTTPError) as err:
+                ok, problem = False, f"{type(err).__name__} {path}: {err}"[:200]
+            result.latencies_ms.append((time.perf_counter() - started) * 1000)
+            result.requests += 1
+            if not ok:
+                result.errors += 1
+                if len(result.error_examples) < 5:
+                    result.error_examples.append(problem)
+
+    if driver == "raw":
+        connections = [rawhttp.Connection(f"{url}/api/v1", AUTH) for _ in range(clients)]
+
+        def getter(connection: rawhttp.Connection):
+            async def get(path, params, headers):
+                reply = await connection.get(path, params, headers)
+                return reply.status, lambda: reply.text
+
+            return get
+
+        try:
+            await asyncio.gather(*(client(i, getter(c)) for i, c in enumerate(connections)))
+        finally:
+            for connection in connections:
+                await connection.close()
+        return
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(
         base_url=f"{url}/api/v1", headers=AUTH, timeout=30, limits=limits
     ) as http:
-        deadline = time.monotonic() + seconds
 
-        async def client(seed: int) -> None:
-            rng = random.Random(seed)
-            while time.monotonic() < deadline:
-                path, params, headers = request_for(workload, rng)
-                started = time.perf_counter()
-                try:
-                    response = await http.get(path, params=params, headers=headers)
-                    ok = response.status_code == 200
-                    problem = f"{response.status_code} {path}: {response.text[:120]}"
-                except httpx.HTTPError as err:
-                    ok, problem = False, f"{type(err).__name__} {path}"
-                result.latencies_ms.append((time.perf_counter() - started) * 1000)
-                result.requests += 1
-                if not ok:
-                    result.errors += 1
-                    if len(result.error_examples) < 5:
-                        result.error_examples.append(problem)
+        async def get(path, params, headers):
+            response = await http.get(path, params=params, headers=headers)
+            return response.status_code, lambda: response.text
 
-        await asyncio.gather(*(client(seed) for seed in range(clients)))
+        await asyncio.gather(*(client(seed, get) for seed in range(clients)))
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -224,7 +262,7 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024**2
 
 
-def run_workload(name, url, pid, workload, clients, seconds) -> Result:
+def run_workload(name, url, pid, workload, clients, seconds, driver="raw") -> Result:
     result = Result(name, workload, seconds)
     stop = threading.Event()
 
@@ -234,16 +272,17 @@ def run_workload(name, url, pid, workload, clients, seconds) -> Result:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    cpu_before = tree_cpu_seconds(pid)
-    asyncio.run(drive(url, workload, clients, seconds, result))
+    cpu_before, driver_before = tree_cpu_seconds(pid), time.process_time()
+    asyncio.run(drive(url, workload, clients, seconds, result, driver))
+    result.driver_cpu_s = time.process_time() - driver_before
     result.server_cpu_s = tree_cpu_seconds(pid) - cpu_before
     stop.set()
     sampler.join()
     return result
 
 
-def warm_up(url: str) -> None:
-    asyncio.run(drive(url, "mixed", 4, 2.0, Result("warm-up", "mixed", 2.0)))
+def warm_up(url: str, driver: str = "raw") -> None:
+    asyncio.run(drive(url, "mixed", 4, 2.0, Result("warm-up", "mixed", 2.0), driver))
 
 
 # -- servers --------------------------------------------------------------------------
@@ -279,16 +318,20 @@ def original_command(version: str) -> list[str]:
     return [str(tiled)]
 
 
-def measure_server(name, args, command, bodies, workloads, clients, phase, duration, env=None):
+def measure_server(
+    name, args, command, bodies, workloads, clients, phase, duration, env=None, driver="raw"
+):
     results = []
     with serve_catalog_process(args, command=command, env=env) as server:
         register_all(server.url, bodies)
-        warm_up(server.url)
+        warm_up(server.url, driver)
         for workload in workloads:
             seconds = duration if workload == "mixed" else phase
             print(f"  {name}: {workload} for {seconds:g} s ...", flush=True)
             results.append(
-                run_workload(name, server.url, server.process.pid, workload, clients, seconds)
+                run_workload(
+                    name, server.url, server.process.pid, workload, clients, seconds, driver
+                )
             )
         if server.process.poll() is not None:
             raise RuntimeError(f"{name} exited during the run:\n{server.output()[-3000:]}")
@@ -310,11 +353,12 @@ def memory_verdict(samples: list[float]) -> tuple[float, float, bool]:
 
 def report(results: list[Result], args: argparse.Namespace) -> dict:
     lines = [f"{'server':<18}{'workload':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
-             f"{'p99 ms':>9}{'errors':>8}{'cpu ms/req':>12}"]  # fmt: skip
+             f"{'p99 ms':>9}{'errors':>8}{'cpu ms/req':>12}{'driver ms/req':>15}"]  # fmt: skip
     for r in results:
         lines.append(f"{r.server:<18}{r.workload:<10}{r.rate:>9.1f}{r.percentile(0.5):>9.1f}"
                      f"{r.percentile(0.95):>9.1f}{r.percentile(0.99):>9.1f}{r.errors:>8}"
-                     f"{r.cpu_ms_per_request:>12.2f}")  # fmt: skip
+                     f"{r.cpu_ms_per_request:>12.2f}"
+                     f"{r.driver_cpu_ms_per_request:>15.2f}")  # fmt: skip
     by = {(r.server, r.workload): r for r in results}
     ratios = {}
     for server in sorted({r.server for r in results} - {"original"}):
@@ -345,7 +389,9 @@ def report(results: list[Result], args: argparse.Namespace) -> dict:
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
-        "load": f"{args.clients} clients; {args.phase:g} s per workload; mixed {args.duration:g} s",
+        "load": f"{args.clients} clients ({args.driver} driver); {args.phase:g} s per "
+        f"workload; mixed {args.duration:g} s",
+        "load_average": os.getloadavg(),
         "results": [
             {k: v for k, v in asdict(r).items() if k not in ("latencies_ms", "memory_mb")}
             | {
@@ -353,6 +399,7 @@ def report(results: list[Result], args: argparse.Namespace) -> dict:
                 "p50_ms": r.percentile(0.5),
                 "p95_ms": r.percentile(0.95),
                 "cpu_ms_per_request": r.cpu_ms_per_request,
+                "driver_cpu_ms_per_request": r.driver_cpu_ms_per_request,
             }
             for r in results
         ],
@@ -396,6 +443,12 @@ def main() -> None:
         help="also measure ours on PostgreSQL (a fresh database per run is created there), "
         "e.g. postgresql://postgres@127.0.0.1:5432/postgres",
     )
+    parser.add_argument(
+        "--driver",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="the load's HTTP client: raw (benchmarks/rawhttp.py, cheap) or httpx",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     if args.quick:
@@ -412,7 +465,7 @@ def main() -> None:
             # Our PYTHONPATH would shadow the original's package.
             results += measure_server("original", server_args, command, bodies, workloads,
                                       args.clients, args.phase, args.duration,
-                                      env={"PYTHONPATH": None})  # fmt: skip
+                                      env={"PYTHONPATH": None}, driver=args.driver)  # fmt: skip
         ours = [sys.executable, "-m", "tiled.cli.main"]
         catalogs = [("", lambda workers: str(directory / f"catalog-{workers}.db"))]
         if args.postgres:
@@ -426,7 +479,7 @@ def main() -> None:
                                "--api-key", API_KEY, "--workers", str(workers)]  # fmt: skip
                 results += measure_server(name, server_args, ours, bodies,
                                           [*workloads, "mixed"], args.clients, args.phase,
-                                          args.duration)  # fmt: skip
+                                          args.duration, driver=args.driver)  # fmt: skip
     summary = report(results, args)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=str))

@@ -52,12 +52,13 @@ def test_deep_lookups_cost_the_same_few_queries_at_any_depth(catalog_uri):
     async def run():
         catalog = await Catalog.connect(catalog_uri)
         statements = []
-        event.listen(
-            catalog.engine.sync_engine,
-            "before_cursor_execute",
-            # Queries only: SQLite's deferred BEGIN of a read snapshot is not one.
-            lambda *args: None if args[2].startswith("BEGIN") else statements.append(args[2]),
-        )
+        for engine in catalog.connections.sync_engines:
+            event.listen(
+                engine,
+                "before_cursor_execute",
+                # Queries only: SQLite's deferred BEGIN of a read snapshot is not one.
+                lambda *args: None if args[2].startswith("BEGIN") else statements.append(args[2]),
+            )
         try:
             path = ()
             for depth in range(12):

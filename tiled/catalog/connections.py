@@ -17,17 +17,19 @@ That is what keeps several server processes on one SQLite file correct.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import exc, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import CatalogUnavailableError
 
 logger = logging.getLogger("tiled.catalog")
+T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 2
 WRITE_OPTION = "tiled_write"
@@ -105,6 +107,40 @@ class Connections:
             if engine.dialect.name == "postgresql"
             else engine
         )
+        from .database import sqlite_read_engine
+
+        self._sqlite_reads = sqlite_read_engine(engine)
+        self._read_threads: anyio.CapacityLimiter | None = None
+
+    async def read(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(connection, *args)``: a whole read, synchronous, in one snapshot.
+
+        On a SQLite file it runs in a worker thread on a connection of its own: one thread
+        hand-off for the read, where aiosqlite takes several per statement (the main cost
+        of a metadata request). Elsewhere it runs through ``AsyncConnection.run_sync``.
+        """
+        if self._sqlite_reads is None:
+            async with self.reading() as conn:
+                return await conn.run_sync(func, *args)
+        if self._read_threads is None:
+            pool: Any = self._sqlite_reads.pool
+            self._read_threads = anyio.CapacityLimiter(pool.size() + max(0, pool._max_overflow))
+        async with translated_errors():
+            return await anyio.to_thread.run_sync(
+                _read_in_thread, self._sqlite_reads, func, args, limiter=self._read_threads
+            )
+
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine statements go through (for event listeners: tests, tracing)."""
+        engines = [self.engine.sync_engine]
+        return engines if self._sqlite_reads is None else [*engines, self._sqlite_reads]
+
+    def close(self) -> None:
+        """Close the connections of the SQLite read engine (the async engine's owner
+        disposes of that one)."""
+        if self._sqlite_reads is not None:
+            self._sqlite_reads.dispose()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -124,7 +160,12 @@ class Connections:
             await conn.execute(text("SELECT 1"))
 
 
-def install_sqlite_transactions(engine: AsyncEngine) -> None:
+def _read_in_thread(engine: Engine, func: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with engine.connect() as conn:  # BEGIN (deferred) on the first statement: one snapshot
+        return func(conn, *args)
+
+
+def install_sqlite_transactions(engine: AsyncEngine | Engine) -> None:
     """Let SQLAlchemy, not the driver, begin transactions: IMMEDIATE for writes, a
     deferred one (a consistent WAL snapshot, no lock) for reads."""
     from sqlalchemy import event
@@ -138,5 +179,6 @@ def install_sqlite_transactions(engine: AsyncEngine) -> None:
         else:
             connection.exec_driver_sql("BEGIN")
 
-    event.listen(engine.sync_engine, "connect", on_connect)
-    event.listen(engine.sync_engine, "begin", on_begin)
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+    event.listen(sync, "connect", on_connect)
+    event.listen(sync, "begin", on_begin)

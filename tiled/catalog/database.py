@@ -11,8 +11,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -124,6 +125,32 @@ def create_engine(uri: str, *, pool: PoolSettings | None = None) -> AsyncEngine:
         return create_async_engine(async_uri, **options)
     except ArgumentError as err:
         raise CatalogError(f"Invalid catalog URI {mask_password(uri)!r}: {err}") from err
+
+
+def sqlite_read_engine(engine: AsyncEngine) -> Engine | None:
+    """A synchronous engine on the same SQLite file as ``engine``, for whole reads run in
+    a worker thread (see ``Connections.read``); None for PostgreSQL or an in-memory
+    database (a second engine would open a different, empty one).
+
+    Same pragmas, functions and deferred BEGIN as the async engine, and a pool of the
+    same size, so a read never waits for a connection longer than an async one would.
+    """
+    url = engine.url
+    if engine.dialect.name != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    from .connections import install_sqlite_transactions
+
+    pool: Any = engine.sync_engine.pool
+    sync = create_sync_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        pool_size=getattr(pool, "size", lambda: 5)(),
+        max_overflow=max(0, getattr(pool, "_max_overflow", 5)),
+        pool_timeout=getattr(pool, "_timeout", 5.0),
+        connect_args={"check_same_thread": False},  # checked out in any pool thread
+    )
+    event.listen(sync, "connect", _on_sqlite_connect)
+    install_sqlite_transactions(sync)
+    return sync
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .listing import Listing
 
 
-async def distinct_values(
+def distinct_values(
     listing: Listing,
     *,
     metadata_keys: Sequence[str],
@@ -48,13 +48,13 @@ async def distinct_values(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"metadata": {}, "structure_families": None, "specs": None}
     for key in metadata_keys:
-        tally = await _metadata_values(listing, key)
+        tally = _metadata_values(listing, key)
         result["metadata"][key] = _listed(tally, counts)
     if structure_families:
-        rows = await _grouped(listing, orm.Node.structure_family)
+        rows = _grouped(listing, orm.Node.structure_family)
         result["structure_families"] = _listed([(f, n) for f, n in rows], counts)
     if specs:
-        rows = await _grouped(listing, orm.Node.specs)
+        rows = _grouped(listing, orm.Node.specs)
         decode = listing.dialect.decode_distinct
         result["specs"] = _listed([(decode(v), n) for v, n in rows], counts)
     return result
@@ -76,19 +76,19 @@ def _matching(listing: Listing) -> list[ColumnElement[bool]]:
     return [orm.Node.parent_id == listing.parent_id, *(t.indexed for t in listing.terms)]
 
 
-async def _grouped(listing: Listing, column: Any) -> list[tuple[Any, int]]:
+def _grouped(listing: Listing, column: Any) -> list[tuple[Any, int]]:
     statement = select(column, func.count()).where(*_matching(listing)).group_by(column)
-    return [(value, int(n)) for value, n in await listing.conn.execute(statement)]
+    return [(value, int(n)) for value, n in listing.conn.execute(statement)]
 
 
-async def _metadata_values(listing: Listing, key: str) -> list[tuple[Any, int]]:
+def _metadata_values(listing: Listing, key: str) -> list[tuple[Any, int]]:
     parts = key_path(key)
     path = index_path(parts)
     dialect = listing.dialect
     value = dialect.distinct_value(parts)
     if path is None:
         present = dialect.json_condition(KeyPresent(key))
-        rows = await listing.conn.execute(
+        rows = listing.conn.execute(
             select(value, func.count()).where(*_matching(listing), present).group_by(value)
         )
         return _merge((dialect.decode_distinct(v), int(n)) for v, n in rows)
@@ -101,13 +101,13 @@ async def _metadata_values(listing: Listing, key: str) -> list[tuple[Any, int]]:
     grouped = kept.with_only_columns(row.rank, row.num, row.txt, func.count()).group_by(
         row.rank, row.num, row.txt
     )
-    rows = await listing.conn.execute(grouped)
+    rows = listing.conn.execute(grouped)
     tally = [(_decoded(rank, num, txt), int(n)) for rank, num, txt, n in rows]
     # arrays, objects and long strings: group their JSON (the outer query filters)
     others = select(row.node_id).where(
         row.parent_id == listing.parent_id, row.path == path, ~scalar
     )
-    json_rows = await listing.conn.execute(
+    json_rows = listing.conn.execute(
         select(value, func.count())
         .where(*_matching(listing), orm.Node.id.in_(others))
         .group_by(value)

@@ -14,6 +14,9 @@ when matches are common, or *materialises* the matches through the indexes
 (``Term.indexed``) and sorts them, when they are rare; the exact count, which the
 listing computes anyway, decides. A cursor resumes a walk with an index seek, so page
 10,000 costs what page 1 costs; ``page[offset]`` skips rows in the narrow query.
+
+Synchronous, on a synchronous connection: a whole listing runs in one go through
+``Connections.read`` (one thread hand-off on SQLite, see ``connections.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from .search.terms import compile_terms
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
-    from sqlalchemy.ext.asyncio import AsyncConnection
+    from sqlalchemy.engine import Connection
     from sqlalchemy.sql.elements import ColumnElement
 
     from ..queries import Query
@@ -103,7 +106,7 @@ class Listing:
 
     def __init__(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         dialect: SearchDialect,
         parent_id: int,
         queries: Sequence[Query],
@@ -122,22 +125,22 @@ class Listing:
 
     # -- counting -----------------------------------------------------------------------
 
-    async def total(self) -> int:
+    def total(self) -> int:
         """All children, from the count the triggers maintain."""
         if self._total is None:
             statement = select(orm.NodeCount.children).where(
                 orm.NodeCount.node_id == self.parent_id
             )
-            self._total = int((await self.conn.execute(statement)).scalar() or 0)
+            self._total = int((self.conn.execute(statement)).scalar() or 0)
         return self._total
 
-    async def count(self) -> int:
+    def count(self) -> int:
         """The exact number of matches."""
-        return await self._count(self.terms)
+        return self._count(self.terms)
 
-    async def _count(self, terms: Sequence[Term], extra: Sequence[Any] = ()) -> int:
+    def _count(self, terms: Sequence[Term], extra: Sequence[Any] = ()) -> int:
         if not terms and not extra:
-            return await self.total()
+            return self.total()
         if len(terms) == 1 and not extra and terms[0].source is not None and terms[0].countable:
             statement = select(func.count()).select_from(terms[0].source.subquery())
         else:
@@ -146,54 +149,54 @@ class Listing:
                 .select_from(orm.Node)
                 .where(orm.Node.parent_id == self.parent_id, *(t.indexed for t in terms), *extra)
             )
-        return int((await self.conn.execute(statement)).scalar_one())
+        return int((self.conn.execute(statement)).scalar_one())
 
-    async def _size(self, index: int, count: int) -> int:
+    def _size(self, index: int, count: int) -> int:
         """Matches in phase ``index`` (only single-key sorts have two phases)."""
         if index not in self._sizes:
             sort_key = self.ordering.single_indexed
             if sort_key is None:
                 self._sizes[index] = count
             else:
-                having = await self._having(sort_key)
+                having = self._having(sort_key)
                 self._sizes[index] = having if index == 0 else count - having
         return self._sizes[index]
 
-    async def _having(self, sort_key: SortKey) -> int:
+    def _having(self, sort_key: SortKey) -> int:
         if not self.terms:  # kept by the triggers
             statement = select(orm.KeyCount.nodes).where(
                 orm.KeyCount.parent_id == self.parent_id, orm.KeyCount.path == sort_key.path
             )
-            return int((await self.conn.execute(statement)).scalar() or 0)
-        return await self._count(self.terms, [self._has_key(sort_key)])
+            return int((self.conn.execute(statement)).scalar() or 0)
+        return self._count(self.terms, [self._has_key(sort_key)])
 
     # -- paging -------------------------------------------------------------------------
 
-    async def page(
+    def page(
         self, *, limit: int, offset: int = 0, cursor: str | None = None, count: int | None = None
     ) -> tuple[list[int], str | None]:
         """Ids of one page in order, and the cursor of the next page (None at the end)."""
         if count is None:
-            count = await self.count()
+            count = self.count()
         if count == 0 or limit == 0:
             return [], None
         resume = self._decode(cursor) if cursor else None
-        total = await self.total()
+        total = self.total()
         wanted = limit + 1
         rows: list[tuple[int, Any]] = []
         for index in range(resume.phase if resume else 0, len(self.phases)):
             # phase 0 is estimated by the whole count; later phases are counted exactly
             # (the triggers' key counts make that free without filters), and skipped
             # when empty: finding that out by querying would scan the container.
-            matches = count if index == 0 else await self._size(index, count)
+            matches = count if index == 0 else self._size(index, count)
             if matches == 0:
                 continue
             phase = self.phases[index]
             seek = resume.values if resume and index == resume.phase else None
             walk = _walk(phase, matches, total, offset + wanted)
-            found = await self._run(phase, seek, offset, wanted - len(rows), walk)
+            found = self._run(phase, seek, offset, wanted - len(rows), walk)
             # an offset past this phase carries over, less the rows the phase holds
-            skipped = await self._size(index, count) if offset and not found else offset
+            skipped = self._size(index, count) if offset and not found else offset
             offset -= min(offset, skipped)
             rows += [(index, row) for row in found]
             if len(rows) >= wanted:
@@ -208,7 +211,7 @@ class Listing:
         kinds = [phase.kinds for phase in self.phases]
         return decode_cursor(token, self.ordering, kinds, self.dialect)
 
-    async def _run(
+    def _run(
         self, phase: _Phase, seek: list[Any] | None, offset: int, limit: int, walk: bool
     ) -> list[Any]:
         read = phase.walk if walk and phase.walk is not None else phase.sort
@@ -220,7 +223,7 @@ class Listing:
         statement = read.source.where(*conditions).order_by(*order).limit(limit)
         if offset:
             statement = statement.offset(offset)
-        return list((await self.conn.execute(statement)).all())
+        return list((self.conn.execute(statement)).all())
 
     # -- plans --------------------------------------------------------------------------
 

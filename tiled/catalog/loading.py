@@ -1,4 +1,10 @@
-"""Turning node rows, with their data sources and assets, into NodeRecords in few queries."""
+"""Turning node rows, with their data sources and assets, into NodeRecords in few queries.
+
+The loaders are synchronous functions of a :class:`~sqlalchemy.engine.Connection`, so a
+whole read can run in one go: in a worker thread on SQLite (one thread hand-off per
+read instead of several per statement, see ``Connections.read``), or through
+``AsyncConnection.run_sync`` (the async wrappers here) on PostgreSQL and in writes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -48,8 +55,13 @@ _ASSETS = (
 
 async def load_record_at(conn: AsyncConnection, stored_path: str) -> NodeRecord | None:
     """The node whose materialised path is ``stored_path``, or None (the hot lookup)."""
-    rows = (await conn.execute(_BY_PATH, {"path": stored_path})).all()
-    records = await _records(conn, rows)
+    return await conn.run_sync(record_at, stored_path)
+
+
+def record_at(conn: Connection, stored_path: str) -> NodeRecord | None:
+    """:func:`load_record_at` on a synchronous connection."""
+    rows = conn.execute(_BY_PATH, {"path": stored_path}).all()
+    records = _records(conn, rows)
     return records[0] if records else None
 
 
@@ -62,6 +74,18 @@ async def load_records(
     limit: int | None = None,
 ) -> list[NodeRecord]:
     """Nodes matching ``where``: one query for the nodes, one for all their data sources."""
+    return await conn.run_sync(records_where, where, order_by=order_by, offset=offset, limit=limit)
+
+
+def records_where(
+    conn: Connection,
+    where: ColumnElement[bool],
+    *,
+    order_by: Sequence[ColumnElement[Any]] = (),
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[NodeRecord]:
+    """:func:`load_records` on a synchronous connection."""
     statement = select(orm.Node, _child_count().label("child_count")).where(where)
     if order_by:
         statement = statement.order_by(*order_by)
@@ -69,14 +93,14 @@ async def load_records(
         statement = statement.offset(offset)
     if limit is not None:
         statement = statement.limit(limit)
-    rows = (await conn.execute(statement)).all()
-    return await _records(conn, rows)
+    rows = conn.execute(statement).all()
+    return _records(conn, rows)
 
 
-async def _records(conn: AsyncConnection, rows: Sequence[Any]) -> list[NodeRecord]:
+def _records(conn: Connection, rows: Sequence[Any]) -> list[NodeRecord]:
     if not rows:
         return []
-    sources = await _data_sources(conn, [row.id for row in rows])
+    sources = _data_sources(conn, [row.id for row in rows])
     records = []
     for row in rows:
         family = StructureFamily(row.structure_family)
@@ -98,12 +122,12 @@ async def _records(conn: AsyncConnection, rows: Sequence[Any]) -> list[NodeRecor
     return records
 
 
-async def _data_sources(conn: AsyncConnection, node_ids: list[int]) -> dict[int, list[DataSource]]:
-    rows = (await conn.execute(_SOURCES, {"node_ids": node_ids})).all()
+def _data_sources(conn: Connection, node_ids: list[int]) -> dict[int, list[DataSource]]:
+    rows = conn.execute(_SOURCES, {"node_ids": node_ids}).all()
     if not rows:
         return {}
     assets: dict[int, list[Asset]] = defaultdict(list)
-    asset_rows = await conn.execute(_ASSETS, {"source_ids": [r.id for r in rows]})
+    asset_rows = conn.execute(_ASSETS, {"source_ids": [r.id for r in rows]})
     for row in asset_rows:
         assets[row.data_source_id].append(
             Asset(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,7 +26,7 @@ from . import orm
 from .connections import Connections
 from .database import PoolSettings, check_database, create_engine, initialize_database
 from .listing import Listing, SearchPage
-from .loading import load_record_at, load_records
+from .loading import load_record_at, record_at, records_where
 from .records import AssetStat, NodeRecord, Revision, join_path
 from .records import structure_id as compute_structure_id
 from .search import SearchDialect, dialect_for
@@ -68,14 +69,17 @@ class Catalog:
         return cls(create_engine(uri, pool=pool))
 
     async def close(self) -> None:
+        self.connections.close()
         await self.engine.dispose()
 
     # -- reading -------------------------------------------------------------------------
 
     async def lookup(self, path: Sequence[str]) -> NodeRecord:
         """The node at ``path`` in one indexed query, whatever the depth."""
-        async with self.connections.reading() as conn:
-            return await self._lookup(conn, tuple(path))
+        record = await self.connections.read(record_at, join_path(tuple(path)))
+        if record is None:
+            raise NotFoundError(f"No such entry: {list(path)}")
+        return record
 
     async def _lookup(self, conn: AsyncConnection, path: tuple[str, ...]) -> NodeRecord:
         record = await load_record_at(conn, join_path(path))
@@ -99,9 +103,9 @@ class Catalog:
             )
         return int(row.id)
 
-    async def _listing(
+    def _listing(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         path: Sequence[str],
         queries: Sequence[Query],
         sorting: Sequence[tuple[str, int]],
@@ -113,7 +117,7 @@ class Catalog:
             .outerjoin(counts, counts.node_id == node.id)
             .where(node.path == join_path(tuple(path)))
         )
-        row = (await conn.execute(statement)).first()
+        row = conn.execute(statement).first()
         if row is None:
             raise NotFoundError(f"No such entry: {list(path)}")
         if row[1] != StructureFamily.container.value:
@@ -137,18 +141,21 @@ class Catalog:
         ``sorting`` pairs dotted metadata keys with 1 or -1 (``""`` is insertion order);
         ``cursor`` is the ``next_cursor`` of the previous page (see ``listing.py``).
         """
-        async with self.connections.reading() as conn:
-            listing = await self._listing(conn, path, queries, sorting)
+
+        def read(conn: Connection) -> SearchPage:
+            listing = self._listing(conn, path, queries, sorting)
             try:
-                count = await listing.count()
-                ids, following = await listing.page(
+                count = listing.count()
+                ids, following = listing.page(
                     limit=limit, offset=offset, cursor=cursor, count=count
                 )
             except DBAPIError as err:
                 raise self._query_error(err) from err
-            records = await load_records(conn, orm.Node.id.in_(ids)) if ids else []
-        by_id = {record.id: record for record in records}
-        return SearchPage([by_id[i] for i in ids], count, following)
+            records = records_where(conn, orm.Node.id.in_(ids)) if ids else []
+            by_id = {record.id: record for record in records}
+            return SearchPage([by_id[i] for i in ids], count, following)
+
+        return await self.connections.read(read)
 
     def _query_error(self, error: DBAPIError) -> Exception:
         translated = self.search_dialect.translate_error(error)
@@ -168,12 +175,15 @@ class Catalog:
         return found.records
 
     async def count(self, path: Sequence[str], *, queries: Sequence[Query] = ()) -> int:
-        async with self.connections.reading() as conn:
-            listing = await self._listing(conn, path, queries, ())
+
+        def read(conn: Connection) -> int:
+            listing = self._listing(conn, path, queries, ())
             try:
-                return await listing.count()
+                return listing.count()
             except DBAPIError as err:
                 raise self._query_error(err) from err
+
+        return await self.connections.read(read)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -419,12 +429,13 @@ class Catalog:
         """Distinct metadata values, families and spec lists among matching children."""
         from .distinct import distinct_values
 
-        async with self.connections.reading() as conn:
-            listing = await self._listing(conn, path, queries, ())
-            return await distinct_values(
-                listing,
+        def read(conn: Connection) -> dict[str, Any]:
+            return distinct_values(
+                self._listing(conn, path, queries, ()),
                 metadata_keys=metadata_keys,
                 structure_families=structure_families,
                 specs=specs,
                 counts=counts,
             )
+
+        return await self.connections.read(read)

@@ -45,7 +45,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     start the background services (``app.state.services``, e.g. directory indexing)."""
     settings: ServerSettings = app.state.settings
     app.state.catalog = await _connect(settings)
-    app.state.metrics.watch_pool(app.state.catalog.engine)
+    for engine in app.state.catalog.connections.sync_engines:
+        app.state.metrics.watch_pool(engine)
     try:
         async with AsyncExitStack() as services:
             for service in app.state.services:

@@ -28,6 +28,7 @@ from prometheus_client import (
     multiprocess,
 )
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -105,12 +106,14 @@ class ServerMetrics:
         )
         self.indexing = IndexingCounters(self.registry)
 
-    def watch_pool(self, engine: AsyncEngine) -> None:
-        """Follow the engine's pool: connections in use, capacity, new connections."""
-        pool: Any = engine.sync_engine.pool
+    def watch_pool(self, engine: AsyncEngine | Engine) -> None:
+        """Follow an engine's pool: connections in use, capacity, new connections. Call it
+        for each engine of the catalog (on a SQLite file, reads have an engine of their
+        own): the gauges are sums."""
+        pool: Any = engine.sync_engine.pool if isinstance(engine, AsyncEngine) else engine.pool
         size = getattr(pool, "size", lambda: 1)()
         overflow = max(0, getattr(pool, "_max_overflow", 0))
-        self.pool_capacity.set(size + overflow)
+        self.pool_capacity.inc(size + overflow)
 
         event.listen(pool, "checkout", lambda *_: self.pool_in_use.inc())
         event.listen(pool, "checkin", lambda *_: self.pool_in_use.dec())
