@@ -40,3 +40,17 @@ def test_client_import_does_not_load_pandas_or_pyarrow():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_command_line_loads_the_database_layer_only_when_a_command_needs_it():
+    """``tiled register`` and ``tiled --help`` start without SQLAlchemy, Alembic or
+    FastAPI (their import was most of the command's start-up)."""
+    code = (
+        "import sys, tiled.cli.main, tiled.cli.register\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'fastapi', 'pandas') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

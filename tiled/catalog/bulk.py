@@ -109,7 +109,7 @@ async def _known_slots(conn: AsyncConnection, paths: set[str]) -> dict[str, _Slo
 
 
 def _check_key_path(key_path: Sequence[str]) -> str | None:
-    from .nodes import check_key
+    from .records import check_key
 
     if not key_path:
         return "An empty key path names the registration prefix itself, which cannot change"

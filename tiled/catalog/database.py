@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,10 @@ from ..errors import (
     CatalogSchemaError,
     CatalogUnavailableError,
 )
+from .pool import PoolSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-DEFAULT_CONNECTION_BUDGET = 40
 
 
 def mask_password(uri: str) -> str:
@@ -73,29 +72,6 @@ def _on_sqlite_connect(dbapi_connection: Any, _: Any) -> None:
     from .search.sqlite import register_functions
 
     register_functions(dbapi_connection)
-
-
-@dataclass(frozen=True)
-class PoolSettings:
-    """Connections one server process may hold, and how long to wait for one.
-
-    Every process has its own pool, so the total a deployment opens is the per-process
-    figure times the number of processes: :meth:`for_workers` divides a budget (keep it
-    below PostgreSQL's ``max_connections`` minus what indexers and admins need).
-    """
-
-    size: int = 5
-    max_overflow: int = 5
-    timeout: float = 5.0  # waiting for a free connection; then 503, not a hang
-    connect_timeout: float = 5.0  # an unreachable host fails fast too
-
-    @classmethod
-    def for_workers(cls, workers: int, budget: int = DEFAULT_CONNECTION_BUDGET) -> PoolSettings:
-        if workers < 1 or budget < 1:
-            raise ValueError("workers and the connection budget must be at least 1")
-        share = max(2, budget // workers)
-        size = max(1, (share * 2) // 3)
-        return cls(size=size, max_overflow=share - size)
 
 
 def create_engine(uri: str, *, pool: PoolSettings | None = None) -> AsyncEngine:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -14,7 +13,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import (
-    BadRequestError,
     ConflictError,
     NotFoundError,
     UnsupportedOperationError,
@@ -27,27 +25,13 @@ from .connections import Connections
 from .database import PoolSettings, check_database, create_engine, initialize_database
 from .listing import Listing, SearchPage
 from .loading import load_record_at, record_at, records_where
-from .records import AssetStat, NodeRecord, Revision, join_path
+from .records import AssetStat, NodeRecord, Revision, check_key, join_path
 from .records import structure_id as compute_structure_id
 from .search import SearchDialect, dialect_for
 from .subtree import delete_subtree
 
 if TYPE_CHECKING:
     from ..registration.model import Change, Outcome, Registered
-
-_BAD_KEY = re.compile(r"[/\x00-\x1f\x7f]")
-MAX_KEY_LENGTH = 255
-
-
-def check_key(key: str) -> str:
-    if not isinstance(key, str) or not key or key in (".", "..") or _BAD_KEY.search(key):
-        raise BadRequestError(
-            f"{key!r} cannot be a key: keys are non-empty, contain no '/' or control "
-            "characters, and are not '.' or '..'"
-        )
-    if len(key) > MAX_KEY_LENGTH:
-        raise BadRequestError(f"Keys are at most {MAX_KEY_LENGTH} characters long")
-    return key
 
 
 class Catalog:

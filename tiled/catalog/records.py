@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..errors import BadRequestError
 from ..structures.core import Spec, StructureFamily
 from ..structures.data_source import DataSource
 
@@ -59,3 +61,18 @@ def structure_id(structure: Mapping[str, Any]) -> str:
     """Structures are stored once per content: the id is the hash of canonical JSON."""
     canonical = json.dumps(structure, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_BAD_KEY = re.compile(r"[/\x00-\x1f\x7f]")
+MAX_KEY_LENGTH = 255
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or not key or key in (".", "..") or _BAD_KEY.search(key):
+        raise BadRequestError(
+            f"{key!r} cannot be a key: keys are non-empty, contain no '/' or control "
+            "characters, and are not '.' or '..'"
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadRequestError(f"Keys are at most {MAX_KEY_LENGTH} characters long")
+    return key

@@ -6,7 +6,6 @@ import asyncio
 
 import typer
 
-from ..catalog.database import initialize_database, mask_password, upgrade_database
 from .errors import reported_errors
 
 app = typer.Typer(help="Create and upgrade catalog databases.", no_args_is_help=True)
@@ -19,6 +18,8 @@ def init(
     ),
 ) -> None:
     """Create the catalog schema (safe to run on an initialised catalog)."""
+    from ..catalog.database import initialize_database, mask_password
+
     with reported_errors():
         asyncio.run(initialize_database(uri))
     typer.echo(f"Initialised the catalog at {mask_password(uri)}")
@@ -29,6 +30,8 @@ def upgrade(
     uri: str = typer.Argument(..., help="A SQLite file path or a postgresql://... URI"),
 ) -> None:
     """Migrate an existing catalog to this version's schema. Back it up first."""
+    from ..catalog.database import mask_password, upgrade_database
+
     with reported_errors():
         asyncio.run(upgrade_database(uri))
     typer.echo(f"Upgraded the catalog at {mask_password(uri)} to the current schema")

@@ -17,12 +17,7 @@ from typing import Any
 
 import typer
 
-from ..catalog.database import (
-    DEFAULT_CONNECTION_BUDGET,
-    check_database,
-    initialize_database,
-    mask_password,
-)
+from ..catalog.pool import DEFAULT_CONNECTION_BUDGET
 from ..server.settings import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_REQUEST_BYTES,
@@ -162,6 +157,8 @@ def serve_catalog(
     ),
 ) -> None:  # fmt: skip
     """Serve a persistent catalog; only files inside the -r directories may be registered."""
+    from ..catalog.database import check_database, initialize_database, mask_password
+
     configure_logging(verbose, log_format)
     load_adapters(adapter)  # here, so that a typo stops the command; workers load them again
     if temp == (uri is not None):
@@ -280,6 +277,7 @@ def serve_directory(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every skipped file too"),
 ) -> None:  # fmt: skip
     """Serve a directory at once, indexing it in the background (nodes appear as found)."""
+    from ..catalog.database import initialize_database
     from ..server.app import build_app
     from ..server.indexing import start_indexing
     from ..server.runner import serve_app

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters.registry import known_mimetypes, natural_key, normalise_mimetype, sequence_mimetype
-from ..catalog.nodes import check_key
+from ..catalog.records import check_key
 from ..errors import BadRequestError
 from .detect import ZARR, extension_table, mimetype_by_name, sniff_directory, sniff_file
 from .model import FileState, KeyPath, Planned, PlannedContainer, Skipped

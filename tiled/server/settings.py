@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..catalog.database import DEFAULT_CONNECTION_BUDGET, PoolSettings
+from ..catalog.pool import DEFAULT_CONNECTION_BUDGET, PoolSettings
 
 DEFAULT_MAX_RESPONSE_BYTES = 300 * 1024**2
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024**2
