@@ -54,16 +54,7 @@ def open_tiff(path: Path) -> tifffile.TiffFile:
 def tiff_tags(path: Path) -> dict[str, Any]:
     """Tag name to value, for the first page (as the reference reader reports them)."""
     with open_tiff(path) as tif:
-        try:
-            found = list(tif.pages.first.tags.values())
-        except _ERRORS as err:  # e.g. a header with no readable page
-            raise read_error("the TIFF file", err, [path]) from err
-    tags = {}
-    for tag in found:
-        value = json_safe(tag.value)
-        if len(repr(value)) <= _MAX_TAG_CHARS:
-            tags[tag.name] = value
-    return tags
+        return _first_page_tags(tif, path)
 
 
 def _layout(tif: tifffile.TiffFile) -> tuple[tuple[int, ...], numpy.dtype[Any], tuple[int, ...]]:
@@ -86,7 +77,7 @@ def _first_page_tags(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
     """:func:`tiff_tags` of a file already open (inspection reads tags and layout at once)."""
     try:
         found = list(tif.pages.first.tags.values())
-    except _ERRORS as err:
+    except _ERRORS as err:  # e.g. a header with no readable page
         raise read_error("the TIFF file", err, [path]) from err
     tags = {}
     for tag in found:
