@@ -37,12 +37,8 @@ def test_a_lookup_never_sees_half_a_replacement(catalog_uri, tmp_path):
         return before, record, after
 
     before, record, after = asyncio.run(run())
-    (source,) = record.data_sources
-    assert [source.id] == before
-    assert len(source.assets) == 2
+    source, latest = assert_read_saw_the_old_node(before, record, after)
     assert source.structure.shape[0] == 2
-    (latest,) = after.data_sources
-    assert len(latest.assets) == 3
     assert latest.structure.shape[0] == 3
 
 
@@ -79,8 +75,15 @@ def test_a_whole_read_in_one_go_is_one_snapshot(catalog_uri, tmp_path):
         return before, record, after
 
     before, record, after = asyncio.run(run())
+    assert_read_saw_the_old_node(before, record, after)
+
+
+def assert_read_saw_the_old_node(before, record, after):
+    """The read saw the two-frame node whole (its first statement's data source, both
+    assets); the lookup after the write sees the three-frame one. Returns both sources."""
     (source,) = record.data_sources
     assert [source.id] == before
     assert len(source.assets) == 2
     (latest,) = after.data_sources
     assert len(latest.assets) == 3
+    return source, latest

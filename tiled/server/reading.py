@@ -166,13 +166,18 @@ async def streamed_array_response(
     else:
         headers["Content-Length"] = str(nbytes)
 
-    def read_ahead(part: Any) -> asyncio.Task[Any]:
+    later = iter(parts[1:])
+
+    def read_next() -> asyncio.Task[Any] | None:
+        """Start reading the next part in a worker thread; None after the last."""
+        part = next(later, None)
+        if part is None:
+            return None
         return asyncio.ensure_future(read_in_thread(request, name, read, part))
 
     async def body() -> AsyncIterator[bytes | memoryview]:
         chunk: memoryview = first
-        later = iter(parts[1:])
-        pending = next((read_ahead(part) for part in later), None)
+        pending = read_next()
         try:
             while True:
                 out = chunk if packer is None else await in_thread(request, packer.compress, chunk)
@@ -185,7 +190,7 @@ async def streamed_array_response(
                 except TiledError as err:
                     logger.warning("Response for node %r cut short: %s", name, err.message)
                     raise
-                pending = next((read_ahead(part) for part in later), None)
+                pending = read_next()
             if packer is not None:
                 yield packer.flush()
         finally:
