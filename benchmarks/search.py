@@ -148,12 +148,24 @@ def _fill_sqlite(path: str, parent_id: int, nodes: int, batch: int) -> None:
     connection.close()
 
 
-async def _fill_postgresql(uri: str, parent_id: int, nodes: int, batch: int) -> None:
-    """COPY in batches, the search triggers indexing each batch (what any writer pays)."""
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a local process, from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _fill_postgresql(uri: str, parent_id: int, nodes: int, batch: int) -> float | None:
+    """COPY in batches, the search triggers indexing each batch (what any writer pays).
+    Returns the CPU seconds the server's backend spent on it, when it runs on this host."""
     import asyncpg
 
     connection = await asyncpg.connect(**databases._connect_kwargs(uri))
     try:
+        pid = await connection.fetchval("SELECT pg_backend_pid()")
+        before = _process_cpu(pid)
         for start in range(0, nodes, batch):
             records = rows(parent_id, start, min(nodes, start + batch))
             await connection.copy_records_to_table(
@@ -162,9 +174,11 @@ async def _fill_postgresql(uri: str, parent_id: int, nodes: int, batch: int) -> 
                 columns=["parent_id", "key", "path", "structure_family", "metadata", "specs"],
             )
             _progress(start + batch, nodes)
+        after = _process_cpu(pid)
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
+    return after - before if after is not None and before is not None else None
 
 
 # Indexes on these tables that back no constraint: dropped while loading, then rebuilt

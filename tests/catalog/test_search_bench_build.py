@@ -20,7 +20,7 @@ TABLES = {
     "metadata_index": "SELECT * FROM metadata_index",
     "key_counts": "SELECT * FROM key_counts",
     "node_counts": "SELECT * FROM node_counts",
-    # "fulltext_words": "SELECT * FROM fulltext_words",
+    "fulltext_words": "SELECT * FROM fulltext_words",
     "indexes": "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'",
 }
 

@@ -175,3 +175,15 @@ class KeyCount(Base):
     parent_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(CText, primary_key=True)
     nodes: Mapped[int] = mapped_column(BigInteger)
+
+
+class FulltextWord(Base):
+    """One lexeme of a node's full-text document (PostgreSQL only; migration 0005): the
+    B-tree on these three columns counts the nodes having some words without the heap."""
+
+    __tablename__ = "fulltext_words"
+    __table_args__ = (PrimaryKeyConstraint("parent_id", "word", "node_id"),)
+
+    parent_id: Mapped[int] = mapped_column(Integer)
+    word: Mapped[str] = mapped_column(CText)
+    node_id: Mapped[int] = mapped_column(Integer)

@@ -31,6 +31,8 @@ class SearchDialect(Protocol):
     def containment(self, parts: list[str], value: Any) -> ColumnElement[bool] | None:
         """An indexed pre-filter for ``value`` at ``parts`` (PostgreSQL GIN), if any."""
 
+    fulltext_countable: bool  # counting ``fulltext_source`` beats counting through nodes
+
     def fulltext(self, words: list[str], *, indexed: bool) -> ColumnElement[bool]: ...
 
     def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:

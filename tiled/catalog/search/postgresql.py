@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Numeric, Text
 
@@ -39,9 +41,13 @@ from ...queries import (
     Query,
     Regex,
 )
-from ..orm import JSONNumber, Node
+from ..orm import FulltextWord, JSONNumber, Node
 from . import key_path
 from .index import PREFIX
+
+# Words the parser turns into exactly one lexeme, themselves (longer ones it drops).
+_WHOLE_LEXEME = re.compile(r"[a-z]{1,2047}|[0-9]{1,2047}")
+_MAX_JOINED_WORDS = 8  # beyond, planning the joins costs more than GIN
 
 _OPERATORS = {"lt": "__lt__", "le": "__le__", "gt": "__gt__", "ge": "__ge__"}
 # SQLSTATE of errors a user's query can cause: bad regular expression.
@@ -157,8 +163,28 @@ class PostgreSQLSearch:
         query = func.plainto_tsquery(literal_column("'simple'::regconfig"), " ".join(words))
         return literal_column("nodes.fulltext").bool_op("@@")(query)
 
+    # an index-only scan of fulltext_words per word, merge-joined on node_id
+    fulltext_countable = True
+
     def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:
-        return None  # GIN finds matches unordered: they are sorted (listing.py)
+        """The nodes having every word, from ``fulltext_words`` (migration 0005), in node
+        order. Only for words that PostgreSQL's parser keeps whole as their own lexeme
+        (plain ASCII letters, or digits: "12e3x" is two lexemes); otherwise None, and GIN
+        finds the matches unordered, to be sorted (listing.py)."""
+        distinct = list(dict.fromkeys(words))
+        if len(distinct) > _MAX_JOINED_WORDS or not all(map(_WHOLE_LEXEME.fullmatch, distinct)):
+            return None
+        rows = [aliased(FulltextWord) for _ in distinct]
+        first = rows[0]
+        statement = select(first.node_id.label("node_id")).where(
+            first.parent_id == parent_id, first.word == distinct[0]
+        )
+        for row, word in zip(rows[1:], distinct[1:], strict=True):
+            same_node = row.node_id == first.node_id
+            statement = statement.join(
+                row, and_(row.parent_id == parent_id, row.word == word, same_node)
+            )
+        return statement
 
     def has_spec(self, name: str) -> ColumnElement[bool]:
         return Node.specs.bool_op("@>")(_jsonb([{"name": name}]))

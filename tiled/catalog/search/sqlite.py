@@ -221,6 +221,9 @@ class SQLiteSearch:
         matches = select(nodes_fts.c.rowid).where(literal_column("nodes_fts").match(expression))
         return Node.id.in_(matches)
 
+    # FTS5 knows no containers: checking each match's parent is dearer in bulk
+    fulltext_countable = False
+
     def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:
         # FTS5 yields its rowids (node ids) in order and stops early under a LIMIT; the
         # container is checked per match (a join would let SQLite drive from nodes).

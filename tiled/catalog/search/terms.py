@@ -121,7 +121,7 @@ class _Compiler:
             self.dialect.fulltext(words, indexed=False),
             source,
             ordered=source is not None,
-            countable=False,  # checking the container per match is dearer in bulk
+            countable=self.dialect.fulltext_countable,
         )
 
     def _specs(self, query: SpecsQuery) -> Term | None:

@@ -1,0 +1,134 @@
+"""PostgreSQL's word table (migration 0005) holds exactly the lexemes of every node's
+``fulltext`` after each kind of write, and answers full-text queries as GIN does."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from tiled import queries as q
+from tiled.catalog import Catalog
+from tiled.structures.core import StructureFamily
+
+pytestmark = pytest.mark.postgres
+
+CONTAINER = StructureFamily.container
+
+_STORED = "SELECT parent_id, word, node_id FROM fulltext_words"
+_EXPECTED = (
+    "SELECT parent_id, w, id FROM nodes, unnest(tsvector_to_array(fulltext)) AS w "
+    "WHERE parent_id IS NOT NULL"
+)
+_GIN = (
+    "SELECT key FROM nodes WHERE parent_id = :parent "
+    "AND fulltext @@ plainto_tsquery('simple'::regconfig, :words) ORDER BY id"
+)
+
+
+async def _rows(catalog: Catalog, statement: str) -> list[tuple]:
+    async with catalog.engine.connect() as conn:
+        return sorted(tuple(r) for r in (await conn.execute(text(statement))).all())
+
+
+def _in_sync(runner, catalog) -> int:
+    stored = runner.run(_rows(catalog, _STORED))
+    assert stored == runner.run(_rows(catalog, _EXPECTED))
+    return len(stored)
+
+
+def _keys(runner, catalog, path, words):
+    found = runner.run(catalog.page(path, queries=[q.FullText(words)], limit=100))
+    assert found.count == len(found.records)
+    return [r.key for r in found.records]
+
+
+def test_words_follow_inserts_updates_moves_and_deletes(postgres_uri):
+    with asyncio.Runner() as runner:
+        catalog = runner.run(Catalog.connect(postgres_uri))
+        try:
+
+            def create(path, key, meta):
+                return runner.run(
+                    catalog.create_node(
+                        path, key=key, structure_family=CONTAINER, metadata=meta, specs=[]
+                    )
+                )
+
+            create((), "a", {})
+            create((), "b", {})
+            create(("a",), "x", {"s": "quick brown fox", "n": {"deep": "Lazy DOG"}})
+            create(("a",), "y", {"s": "quick cat", "n": 3})
+            create(("a", "x"), "inner", {"s": "quick fox"})
+            assert _in_sync(runner, catalog) == 9
+            assert _keys(runner, catalog, ("a",), "quick") == ["x", "y"]
+            assert _keys(runner, catalog, ("a",), "fox QUICK") == ["x"]
+            assert _keys(runner, catalog, ("a",), "dog lazy fox") == ["x"]
+
+            # metadata whose text does not change leaves the words alone
+            runner.run(catalog.update_metadata(("a", "y"), metadata={"s": "quick cat", "n": 4}))
+            assert _in_sync(runner, catalog) == 9
+            runner.run(catalog.update_metadata(("a", "y"), metadata={"s": "slow cat"}))
+            assert _in_sync(runner, catalog) == 9
+            assert _keys(runner, catalog, ("a",), "quick") == ["x"]
+            assert _keys(runner, catalog, ("a",), "slow cat") == ["y"]
+
+            async def move():
+                async with catalog.engine.begin() as conn:
+                    await conn.execute(
+                        text(
+                            "UPDATE nodes SET parent_id = (SELECT id FROM nodes WHERE path = 'b'), "
+                            "path = 'b/y' WHERE path = 'a/y'"
+                        )
+                    )
+
+            runner.run(move())
+            assert _in_sync(runner, catalog) == 9
+            assert _keys(runner, catalog, ("a",), "cat") == []
+            assert _keys(runner, catalog, ("b",), "cat") == ["y"]
+
+            runner.run(catalog.delete(("a", "x"), recursive=True))  # with its child
+            assert _in_sync(runner, catalog) == 2
+            assert _keys(runner, catalog, ("a",), "quick") == []
+            runner.run(catalog.delete(("b",), recursive=True))
+            assert _in_sync(runner, catalog) == 0
+        finally:
+            runner.run(catalog.close())
+
+
+# Plain words (the word table), and words the parser splits or that are not ASCII (GIN).
+QUERIES = ["fox", "fox quick", "2021", "0123", "p", "12e3x", "x", "12e3", "café", "ni42", "zz"]
+
+
+def test_word_table_answers_as_gin_does(postgres_uri):
+    metadata = [
+        {"s": "quick brown fox", "id": "P-2021-0123", "code": "12e3x"},
+        {"s": "Fox! quick? café", "tags": ["x", "Ni42"], "v": 2021},
+        {"s": "nothing here", "deep": {"a": {"b": "QUICK fox 2021"}}},
+    ]
+    with asyncio.Runner() as runner:
+        catalog = runner.run(Catalog.connect(postgres_uri))
+        try:
+            parent = runner.run(
+                catalog.create_node((), key="c", structure_family=CONTAINER, metadata={}, specs=[])
+            )
+            for i, meta in enumerate(metadata):
+                runner.run(
+                    catalog.create_node(
+                        ("c",), key=f"n{i}", structure_family=CONTAINER, metadata=meta, specs=[]
+                    )
+                )
+
+            async def gin(words):
+                async with catalog.engine.connect() as conn:
+                    found = await conn.execute(
+                        text(_GIN), {"parent": parent.id, "words": " ".join(words)}
+                    )
+                    return [r[0] for r in found]
+
+            for query in QUERIES:
+                words = q.FullText(query).words
+                assert _keys(runner, catalog, ("c",), query) == runner.run(gin(words)), query
+            assert _keys(runner, catalog, ("c",), "fox quick") == ["n0", "n1", "n2"]
+            assert _keys(runner, catalog, ("c",), "12e3x") == ["n0"]
+        finally:
+            runner.run(catalog.close())
