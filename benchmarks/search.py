@@ -125,7 +125,9 @@ async def prepare(uri: str, nodes: int, batch: int) -> float | None:
     if uri.startswith("postgresql"):
         await _bulk_fill_postgresql(uri, parent_id, nodes, batch)
     else:
+        cpu = time.process_time()
         _fill_sqlite(uri, parent_id, nodes, batch)
+        print(f"  SQLite spent {time.process_time() - cpu:.0f} s of CPU time on the build")
     return time.perf_counter() - started
 
 
