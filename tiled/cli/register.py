@@ -134,7 +134,7 @@ async def _register(
 
     state = IndexingState(str(directory))
     sink = HttpSink(uri, api_key, prefix)
-    inspector = Inspector(concurrency)
+    inspector = Inspector(concurrency, packed=True)  # the HTTP sink splices encoded nodes
     shown: asyncio.Task[None] | None = None
     try:
         await _ensure_prefix(uri, api_key, prefix)
