@@ -45,6 +45,7 @@ from ..errors import (
 )
 from ..structures.core import StructureFamily
 from ..structures.data_source import Asset, DataSource, Management
+from .encoding import pack_entry
 from .model import NodeEntry, PackedEntry, Planned, PlannedContainer, Skipped
 
 __all__ = [
@@ -66,7 +67,6 @@ _CHUNK = 64
 _IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps it busy, bounds I/O
 _PRELOAD = [
     "tiled.registration.inspect",
-    "tiled.registration.encoding",
     "tiled.adapters.tiff",
     "tiled.adapters.npy",
     "tiled.adapters.images",
@@ -241,8 +241,6 @@ def _inspect_chunk(
     for i in order:
         result = inspect_planned(chunk[i], check_complete=check_complete)
         if packed and isinstance(result, NodeEntry):
-            from .encoding import pack_entry
-
             result = pack_entry(result)
         results[i] = result
     return results
