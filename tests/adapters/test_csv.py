@@ -215,3 +215,64 @@ def test_inspected_schema_is_the_served_one(tmp_path, name, header):
             continue
         got = inspect_schema(path, header, {})
         assert got.equals(expected, check_metadata=True), (got, expected)
+
+
+NUMERIC_CSVS = [
+    "a,b\n0,0.0\n1,0.5\n",
+    "a,b\n-3,-0.25\n4,7\n",  # a negative int; a float column that also holds an int
+    "a,b\n1,2\n3,4",  # no final newline
+    "x\n123456789012345678\n-1\n",  # 18 digits: int64
+    "x\n1234567890123456789\n1\n",  # 19 digits: pandas decides
+    "x\n99999999999999999999\n1\n",  # beyond int64
+    "x,y\n007,1\n8,2\n",  # leading zeros
+    "x,y\n1, 2\n3,4\n",  # a space in a cell
+    "x,y\n1,2\r\n3,4\r\n",  # CRLF
+    "x,y\n1,2\n\n3,4\n",  # a blank line
+    '"x",y\n1,2\n',  # a quoted name
+    " x,y\n1,2\n",  # a name with a space
+    "x,y\n1,2,\n3,4,\n",  # ragged
+    "x,y\n1,\n3,4\n",  # an empty cell
+    "x,y\n1.5e3,2\n3,4\n",  # an exponent
+    "x,y\n1.,2\n.5,4\n",  # half-written decimals
+    "x,y\nnan,1\ninf,2\n",
+    "1,2\n3,4\n",
+    "1.5,2\n3,4\n",
+    "0,1\n",
+]
+
+
+@pytest.mark.parametrize("content", NUMERIC_CSVS)
+@pytest.mark.parametrize("header", [None, True, False])
+def test_numeric_files_skip_pandas_only_where_pandas_agrees(tmp_path, content, header):
+    """Small files of plain numbers are typed without pandas once pandas typed one of the
+    same layout: the schema is the one pandas gives, for the first file, for a second
+    with more rows and for a third with other values of the same forms."""
+    import pyarrow
+
+    from tiled.adapters.csv import inspect_schema, read_csv, sniff_header
+
+    body = content.partition("\n")[2]
+    for text in (content, content + body, content.replace("1", "2")):
+        path = tmp_path / "t.csv"
+        path.write_bytes(text.encode())
+        has_header = header if header is not None else sniff_header(path, {})
+        try:
+            expected = pyarrow.Schema.from_pandas(read_csv(path, has_header, {}))
+        except Exception as err:
+            with pytest.raises(type(err)):
+                inspect_schema(path, header, {})
+            continue
+        got = inspect_schema(path, header, {})
+        assert got.equals(expected, check_metadata=True), (text, got, expected)
+
+
+def test_numeric_layout_reads_plain_numbers_only():
+    from tiled.adapters.csv import numeric_layout
+
+    assert numeric_layout(b"a,b\n1,2.5\n-3,4\n", True) == (
+        (True, ("a", "b"), ("int64", "float64")),
+        2,
+    )
+    assert numeric_layout(b"1,2\n", False) == ((False, ("0", "1"), ("int64", "int64")), 1)
+    for content in (b"a,b\n", b"a,a\n1,2\n", b"a,b\n1,x\n", b"a,b\n1,2\n\n3,4\n", b"a\n1e3\n"):
+        assert numeric_layout(content, True) is None, content

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,87 @@ def inspect_schema(path: Path, header: bool | None, options: dict[str, Any]) -> 
         # At most 4 bytes a character: this decodes at least _SNIFF_BYTES characters.
         sample = content[: 4 * _SNIFF_BYTES].decode(encoding, errors="replace")
         header = header_in_sample(sample[:_SNIFF_BYTES], options)
-    return frame_schema(read_csv(path, header, options, content=content))
+    layout = None if options else numeric_layout(content, header)
+    if layout is not None:
+        known = _layouts.get(layout[0])
+        if known is not None:
+            return _with_rows(known, layout[1])
+    frame = read_csv(path, header, options, content=content)
+    schema = frame_schema(frame)
+    if layout is not None and _pandas_agrees(layout, frame):
+        parts = _schemas.get(_frame_key(frame))
+        if parts is not None:
+            _remember(_layouts, layout[0], parts)
+    return schema
+
+
+# -- small files of plain numbers, without pandas ----------------------------------------
+
+_QUICK_BYTES = 16 * 1024  # beyond this pandas' C parser beats a Python loop
+_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")  # always int64 to pandas
+_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")  # always float64 to pandas
+_layouts: dict[tuple[Any, ...], tuple[pyarrow.Schema, bytes, bytes]] = {}
+
+Layout = tuple[tuple[bool, tuple[str, ...], tuple[str, ...]], int]
+
+
+def numeric_layout(content: bytes, header: bool) -> Layout | None:
+    """``((header, names, dtypes), rows)`` of a small comma-separated file of plain
+    decimal numbers under a simple header, read without pandas; None for anything else.
+
+    Only forms whose pandas dtype is certain count: integers of at most 18 digits
+    (int64) and ``-12.5``-style decimals (float64, also for a column mixing both). Quotes,
+    blank lines, carriage returns, non-ASCII text, ragged rows, empty, repeated or
+    missing names, empty cells and every other spelling return None (pandas decides).
+    The dtypes are trusted only once pandas agreed on a file of the same layout (see
+    :func:`inspect_schema`), so this never invents a schema pandas would not give.
+    """
+    if len(content) > _QUICK_BYTES or not content.isascii():
+        return None
+    text = content.decode("ascii")
+    if '"' in text or "\r" in text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if len(lines) < 1 + header or "" in lines:
+        return None
+    rows = [line.split(",") for line in lines]
+    width = len(rows[0])
+    if header:
+        names = tuple(rows[0])
+        rows = rows[1:]
+        if len(set(names)) != width or not all(n.strip() == n and n for n in names):
+            return None
+    else:
+        names = tuple(str(i) for i in range(width))
+    kinds = ["int64"] * width
+    for row in rows:
+        if len(row) != width:
+            return None
+        for column, cell in enumerate(row):
+            if _INT.fullmatch(cell):
+                continue
+            if _FLOAT.fullmatch(cell):
+                kinds[column] = "float64"
+                continue
+            return None
+    return (header, names, tuple(kinds)), len(rows)
+
+
+def _pandas_agrees(layout: Layout, frame: pandas.DataFrame) -> bool:
+    (_, names, kinds), rows = layout
+    return (
+        len(frame) == rows
+        and tuple(frame.columns) == names
+        and tuple(str(dtype) for dtype in frame.dtypes) == kinds
+    )
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _SCHEMA_CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 _schemas: dict[tuple[Any, ...], tuple[pyarrow.Schema, bytes, bytes]] = {}
@@ -176,20 +257,28 @@ def frame_schema(frame: pandas.DataFrame) -> pyarrow.Schema:
         and index.name is None
     ) or any(isinstance(dtype, numpy.dtype) and dtype.kind == "O" for dtype in dtypes):
         return pyarrow.Schema.from_pandas(frame)
-    key = (str(frame.columns.dtype), tuple(frame.columns), tuple(map(str, dtypes)))
+    key = _frame_key(frame, dtypes)
     cached = _schemas.get(key)
     if cached is None:
         schema = pyarrow.Schema.from_pandas(frame)
         split = _split_metadata(schema, len(frame))
         if split is None:
             return schema
-        if len(_schemas) >= _SCHEMA_CACHE_SIZE:
-            _schemas.pop(next(iter(_schemas)))
-        _schemas[key] = (schema, *split)
+        _remember(_schemas, key, (schema, *split))
         return schema
+    return _with_rows(cached, len(frame))
+
+
+def _frame_key(frame: pandas.DataFrame, dtypes: list[Any] | None = None) -> tuple[Any, ...]:
+    dtypes = frame.dtypes.tolist() if dtypes is None else dtypes
+    return (str(frame.columns.dtype), tuple(frame.columns), tuple(map(str, dtypes)))
+
+
+def _with_rows(cached: tuple[pyarrow.Schema, bytes, bytes], rows: int) -> pyarrow.Schema:
+    """A cached schema with the row count of another frame of the same columns."""
     schema, head, tail = cached
     metadata = dict(schema.metadata)
-    metadata[b"pandas"] = head + str(len(frame)).encode() + tail
+    metadata[b"pandas"] = head + str(rows).encode() + tail
     return schema.with_metadata(metadata)
 
 

@@ -277,7 +277,7 @@ def open_adapter(
         raise BadRequestError("A data source needs at least one file")
     source = ResolvedSource(
         mimetype=normalise_mimetype(mimetype),
-        paths=paths if _lazy(paths) else tuple(Path(p) for p in paths),
+        paths=paths if _lazy(paths) else tuple(_as_path(p) for p in paths),
         structure=structure,
         parameters=dict(parameters or {}),
         metadata=metadata,
@@ -285,6 +285,11 @@ def open_adapter(
         readable=tuple(Path(p) for p in readable),
     )
     return opener(source)
+
+
+def _as_path(path: Path | str) -> Path:
+    """``path`` as a Path; one already (the indexer's) is kept: Path(Path) parses again."""
+    return path if isinstance(path, Path) else Path(path)
 
 
 def _lazy(paths: Sequence[Path]) -> bool:

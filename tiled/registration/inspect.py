@@ -45,7 +45,8 @@ from ..errors import (
 )
 from ..structures.core import StructureFamily
 from ..structures.data_source import Asset, DataSource, Management
-from .model import NodeEntry, Planned, PlannedContainer, Skipped
+from .encoding import pack_entry
+from .model import NodeEntry, PackedEntry, Planned, PlannedContainer, Skipped
 
 __all__ = [
     "MAX_METADATA_LIST",
@@ -230,13 +231,18 @@ def _failure(planned: Planned, err: BaseException) -> Skipped:
     return _skipped(planned, "corrupt", message, path)
 
 
-def _inspect_chunk(chunk: list[Planned], check_complete: bool | None) -> list[NodeEntry | Skipped]:
+def _inspect_chunk(
+    chunk: list[Planned], check_complete: bool | None, packed: bool = False
+) -> list[NodeEntry | PackedEntry | Skipped]:
     # One format after another (then back in order): interleaving format libraries in a
     # worker measured markedly slower than running each library's files together.
     order = sorted(range(len(chunk)), key=lambda i: chunk[i].mimetype)
     results: list[Any] = [None] * len(chunk)
     for i in order:
-        results[i] = inspect_planned(chunk[i], check_complete=check_complete)
+        result = inspect_planned(chunk[i], check_complete=check_complete)
+        if packed and isinstance(result, NodeEntry):
+            result = pack_entry(result)
+        results[i] = result
     return results
 
 
@@ -298,7 +304,9 @@ class Inspector:
     reader that crashes its worker costs only the file it was reading ("corrupt"), which
     is why even one worker is a process. ``in_process=True`` inspects in one thread of
     this process instead: no start-up cost, no isolation (for tests and debugging).
-    ``check_complete`` is passed to :func:`inspect_planned`. Use as
+    ``check_complete`` is passed to :func:`inspect_planned`. ``packed=True`` (for the
+    HTTP sink only) returns data nodes as :class:`~.model.PackedEntry`, encoded in the
+    worker: smaller to send back, and nothing left to encode in this process. Use as
     ``async with Inspector() as inspector:`` or call :meth:`close`.
 
     Workers start by ``forkserver`` (or ``spawn``), which imports the main module of a
@@ -313,8 +321,10 @@ class Inspector:
         chunk_size: int = _CHUNK,
         check_complete: bool | None = None,
         in_process: bool = False,
+        packed: bool = False,
     ) -> None:
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
+        self.packed = packed
         self.in_process = in_process
         self.chunk_size = max(1, chunk_size)
         self.check_complete = check_complete
@@ -366,13 +376,13 @@ class Inspector:
 
     # -- work ---------------------------------------------------------------------------
 
-    async def inspect(self, items: Iterable[Planned]) -> list[NodeEntry | Skipped]:
+    async def inspect(self, items: Iterable[Planned]) -> list[NodeEntry | PackedEntry | Skipped]:
         """Inspect every item; results in the order of ``items``."""
         return [result async for result in self.stream(items)]
 
     async def stream(
         self, items: AsyncIterable[Planned] | Iterable[Planned]
-    ) -> AsyncIterator[NodeEntry | Skipped]:
+    ) -> AsyncIterator[NodeEntry | PackedEntry | Skipped]:
         """Results as they are ready, in the order of ``items``.
 
         Items are read from ``items`` only while fewer than ``concurrency x 2`` chunks are
@@ -402,7 +412,7 @@ class Inspector:
                         if chunk:
                             executor = self._executor()
                             future = loop.run_in_executor(
-                                executor, _inspect_chunk, chunk, self.check_complete
+                                executor, _inspect_chunk, chunk, self.check_complete, self.packed
                             )
                             pending.append((chunk, future, executor))
                 else:
@@ -421,7 +431,7 @@ class Inspector:
 
     async def _results(
         self, chunk: list[Planned], future: asyncio.Future[Any], executor: Any
-    ) -> list[NodeEntry | Skipped]:
+    ) -> list[NodeEntry | PackedEntry | Skipped]:
         try:
             return future.result()
         except (BrokenProcessPool, asyncio.CancelledError):  # its pool died or was reset
@@ -433,10 +443,10 @@ class Inspector:
         if self._pool is executor:
             self._reset()
 
-    async def _isolate(self, chunk: list[Planned]) -> list[NodeEntry | Skipped]:
+    async def _isolate(self, chunk: list[Planned]) -> list[NodeEntry | PackedEntry | Skipped]:
         """A worker died (a reader crashed on some file): retry one item per task, twice
         at most, so the file that kills a worker is the only one reported."""
-        results: list[NodeEntry | Skipped] = []
+        results: list[NodeEntry | PackedEntry | Skipped] = []
         async with self._isolating:  # one suspect at a time, so none breaks another's run
             for planned in chunk:
                 outcome = await self._alone(planned) or await self._alone(planned)
@@ -446,11 +456,13 @@ class Inspector:
                 )
         return results
 
-    async def _alone(self, planned: Planned) -> NodeEntry | Skipped | None:
+    async def _alone(self, planned: Planned) -> NodeEntry | PackedEntry | Skipped | None:
         """Inspect one item on its own; None when the pool broke under it."""
         executor = self._executor()
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(executor, _inspect_chunk, [planned], self.check_complete)
+        future = loop.run_in_executor(
+            executor, _inspect_chunk, [planned], self.check_complete, self.packed
+        )
         await asyncio.wait({future})  # our own cancellation raises here; the future's not
         try:
             return future.result()[0]

@@ -103,12 +103,37 @@ class NodeEntry:
     data_sources: list[DataSource]
     stats: dict[str, AssetStat] = field(default_factory=dict)
 
+    @property
+    def has_data(self) -> bool:
+        """Whether the node reads files (a container made from a directory does not)."""
+        return bool(self.data_sources)
+
+
+@dataclass(frozen=True)
+class PackedEntry:
+    """A data node already encoded for the HTTP sink: ``body`` is the msgpack of the node
+    body ``POST /register`` takes (:func:`tiled.registration.encoding.node_body`).
+
+    What inspection workers send back for ``register`` (``Inspector(packed=True)``): the
+    parent then neither unpickles the structures nor encodes them again. Only the HTTP
+    sink accepts it.
+    """
+
+    key_path: KeyPath
+    structure_family: StructureFamily
+    body: bytes
+    stats: dict[str, AssetStat] = field(default_factory=dict)
+
+    @property
+    def has_data(self) -> bool:
+        return True
+
 
 @dataclass(frozen=True)
 class Put:
     """Create the node, or replace it (same key, new content) in one transaction."""
 
-    entry: NodeEntry
+    entry: NodeEntry | PackedEntry
     replace: bool = False
 
 

@@ -43,6 +43,7 @@ from .model import (
     KeyPath,
     NodeEntry,
     Outcome,
+    PackedEntry,
     Planned,
     PlannedContainer,
     Put,
@@ -75,7 +76,9 @@ class SupportsInspect(Protocol):
         """Start the workers (blocking)."""
         ...
 
-    def stream(self, items: AsyncIterable[Planned]) -> AsyncIterator[NodeEntry | Skipped]:
+    def stream(
+        self, items: AsyncIterable[Planned]
+    ) -> AsyncIterator[NodeEntry | PackedEntry | Skipped]:
         """Results in the order of ``items``, reading ahead a bounded amount."""
         ...
 

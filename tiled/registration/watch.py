@@ -451,12 +451,12 @@ class Watcher:
                 self.state.refused(change.key_path, outcome.message)
             return
         entry = change.entry
-        if not outcome.ok and not (outcome.status == 409 and not entry.data_sources):
+        if not outcome.ok and not (outcome.status == 409 and not entry.has_data):
             self.state.refused(entry.key_path, outcome.message)
             self.tracker.failed(entry.key_path, f"refused: {outcome.message}")
             logger.warning("Watch: %s refused: %s", "/".join(entry.key_path), outcome.message)
             return
-        if entry.data_sources:
+        if entry.has_data:
             fingerprint = tuple(
                 sorted((uri, stat.size, stat.mtime_ns) for uri, stat in entry.stats.items())
             )
