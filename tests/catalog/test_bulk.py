@@ -5,6 +5,7 @@ import asyncio
 import os
 
 import pytest
+from sqlalchemy import text
 
 from tiled.catalog import Catalog
 from tiled.errors import NotFoundError
@@ -243,26 +244,68 @@ def test_replace_with_unchanged_metadata_keeps_the_index(catalog_uri, files):
     run(catalog_uri, body)
 
 
+_REFUSE_BAD = {
+    "sqlite": [
+        "CREATE TRIGGER test_refuse_bad BEFORE INSERT ON nodes WHEN NEW.key = 'bad' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION test_refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.key = 'bad' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER test_refuse_bad BEFORE INSERT ON nodes FOR EACH ROW "
+        "EXECUTE FUNCTION test_refuse_bad()",
+    ],
+}
+
+
 def test_a_change_the_database_refuses_fails_alone(catalog_uri, files):
-    """Planning cannot foresee everything (here: metadata the database cannot store as
-    JSON); the run is replayed one change per savepoint so that only the culprit fails."""
+    """Planning cannot foresee everything (here: a rule of the database's own, a trigger
+    the test adds); the run is replayed one change per savepoint so that only the culprit
+    fails."""
 
     async def body(catalog):
-        bad = file_entry(("bad",), [files["t2"]], "image/tiff", metadata={"x": float("nan")})
+        async with catalog.engine.begin() as conn:
+            for statement in _REFUSE_BAD[conn.dialect.name]:
+                await conn.execute(text(statement))
         outcomes = await catalog.apply(
             ("top",),
             [
-                Put(file_entry(("good1",), [files["t1"]], "image/tiff")),
-                Put(bad),
+                Put(file_entry(("good1",), [files["t1"]], "image/tiff", metadata={"s": "a"})),
+                Put(file_entry(("bad",), [files["t2"]], "image/tiff", metadata={"s": "b"})),
                 Put(container_entry(("good2",))),
                 Put(file_entry(("good2", "child"), [files["t1"]], "image/tiff")),
             ],
         )
         assert [o.ok for o in outcomes] == [True, False, True, True], outcomes
-        assert outcomes[1].status == 400
-        assert "refused" in outcomes[1].message
+        assert outcomes[1].status in (400, 409)
+        assert "refused by the test" in outcomes[1].message
         keys = [r.key_path for r in await listed(catalog)]
         assert keys == [("good1",), ("good2",), ("good2", "child")]
         assert await catalog.count(("top",)) == 2
+        # the search rows of the replayed changes were written once, and none of "bad"
+        assert [r.key for r in await catalog.search(("top",), queries=[FullText("a")])] == ["good1"]
+        assert await catalog.count(("top",), queries=[FullText("b")]) == 0
+        assert await catalog.count(("top",), queries=[Eq("s", "a")]) == 1
+
+    run(catalog_uri, body)
+
+
+@pytest.mark.parametrize(
+    "metadata", [{"x": float("nan")}, {"x": {"y": [float("inf")]}}, {"x": "\ud800"}]
+)
+def test_metadata_json_cannot_hold_is_refused_alone(catalog_uri, files, metadata):
+    async def body(catalog):
+        outcomes = await catalog.apply(
+            ("top",),
+            [
+                Put(file_entry(("good",), [files["t1"]], "image/tiff")),
+                Put(file_entry(("bad",), [files["t2"]], "image/tiff", metadata=metadata)),
+            ],
+        )
+        assert [o.ok for o in outcomes] == [True, False], outcomes
+        assert outcomes[1].status == 400
+        assert "bad" in outcomes[1].message
+        assert [r.key_path for r in await listed(catalog)] == [("good",)]
 
     run(catalog_uri, body)

@@ -208,3 +208,113 @@ def test_upgrading_a_catalog_indexes_what_it_holds(empty_uri):
     _migrate(empty_uri, command.downgrade, "0001")
     _migrate(empty_uri, command.upgrade, "head")
     check()
+
+
+def test_0004_upgrade_and_downgrade_keep_the_index(empty_uri):
+    """0004 lets the bulk writer write search rows itself on SQLite: a catalog filled at
+    0003 and upgraded is searched alike, bulk and single writes after it are indexed,
+    and after a downgrade the triggers index everything again."""
+    from tiled.registration.model import Put
+    from tiled.testing.entries import container_entry
+
+    _migrate(empty_uri, command.upgrade, "0003")
+
+    def write(catalog, runner, key, n):
+        runner.run(
+            catalog.create_node((), key=key, structure_family=CONTAINER, metadata={}, specs=[])
+        )
+        runner.run(
+            catalog.create_node(
+                (key,),
+                key="one",
+                structure_family=CONTAINER,
+                metadata={"n": n, "w": f"single{n}"},
+                specs=[],
+            )
+        )
+
+    def check(runner, catalog, key, n):
+        assert keys(runner, catalog, (key,), q.Eq("n", n)) == ["one"]
+        assert keys(runner, catalog, (key,), q.FullText(f"single{n}")) == ["one"]
+
+    def session(key, n, bulk):
+        with asyncio.Runner() as runner:
+            catalog = runner.run(Catalog.connect(empty_uri))
+            try:
+                write(catalog, runner, key, n)
+                check(runner, catalog, key, n)
+                if bulk:
+                    entry = container_entry(("two",), {"n": n + 1, "w": f"bulk{n}"})
+                    assert runner.run(catalog.apply((key,), [Put(entry)]))[0].ok
+                    assert keys(runner, catalog, (key,), q.FullText(f"bulk{n}")) == ["two"]
+                    assert runner.run(catalog.lookup((key,))).child_count == 2
+            finally:
+                runner.run(catalog.close())
+
+    async def raw_write(key, n):
+        engine = create_engine(empty_uri)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO nodes (parent_id, key, path, structure_family, metadata, "
+                        "specs) VALUES (1, :k, :path, 'container', '{}', '[]')"
+                    ),
+                    {"k": key, "path": key},
+                )
+                parent = (
+                    await conn.execute(text("SELECT id FROM nodes WHERE key = :k"), {"k": key})
+                ).scalar()
+                await conn.execute(
+                    text(
+                        "INSERT INTO nodes (parent_id, key, path, structure_family, metadata, "
+                        "specs) VALUES (:p, 'one', :path, 'container', :m, '[]')"
+                    ),
+                    {
+                        "p": parent,
+                        "path": f"{key}/one",
+                        "m": json.dumps({"n": n, "w": f"single{n}"}),
+                    },
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(raw_write("old", 1))  # indexed by 0003's triggers
+    _migrate(empty_uri, command.upgrade, "head")
+    with asyncio.Runner() as runner:
+        catalog = runner.run(Catalog.connect(empty_uri))
+        try:
+            check(runner, catalog, "old", 1)
+            # the bulk writer replaces rows 0003's triggers wrote
+            entry = container_entry(("one",), {"n": 5, "w": "replaced"})
+            assert runner.run(catalog.apply(("old",), [Put(entry, replace=True)]))[0].ok
+            assert keys(runner, catalog, ("old",), q.Eq("n", 1)) == []
+            assert keys(runner, catalog, ("old",), q.FullText("replaced")) == ["one"]
+        finally:
+            runner.run(catalog.close())
+    session("new", 3, bulk=True)
+    _migrate(empty_uri, command.downgrade, "0003")
+    asyncio.run(raw_write("down", 7))  # indexed by 0003's triggers, restored
+    if empty_uri.endswith(".db"):
+        tables = asyncio.run(_tables(empty_uri))
+        assert "search_writer" not in tables
+    _migrate(empty_uri, command.upgrade, "head")
+    session("again", 9, bulk=True)
+    with asyncio.Runner() as runner:
+        catalog = runner.run(Catalog.connect(empty_uri))
+        try:
+            check(runner, catalog, "down", 7)
+            check(runner, catalog, "new", 3)
+            assert keys(runner, catalog, ("new",), q.FullText("bulk3")) == ["two"]
+        finally:
+            runner.run(catalog.close())
+
+
+async def _tables(uri):
+    engine = create_engine(uri)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+            return {row[0] for row in rows}
+    finally:
+        await engine.dispose()

@@ -6,9 +6,12 @@ touches (fetched in a few queries): bad keys, missing parents, taken keys and re
 nodes are refused there, in order, before any SQL runs. The accepted changes then run as
 few statements as possible: consecutive puts become one executemany per table (nodes,
 structures, data sources, assets, links), so PostgreSQL's statement-level search
-triggers fire once per table per segment. Each segment runs in a SAVEPOINT; if the
-database refuses it anyway (a concurrent writer took a key), the segment is replayed
-one change per SAVEPOINT so that only the change at fault fails.
+triggers fire once per table per segment. On SQLite the search rows of the nodes
+written are computed in Python while planning and inserted in a few more executemany,
+with the row-by-row search triggers standing aside (``search/bulk_sqlite.py``). Each
+segment runs in a SAVEPOINT; if the database refuses it anyway (a concurrent writer took
+a key), the segment is replayed one change per SAVEPOINT so that only the change at
+fault fails.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Text, bindparam, delete, func, insert, or_, select, text, type_coerce, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,6 +32,8 @@ from ..structures.core import StructureFamily
 from . import orm
 from .connections import unavailable_reason
 from .records import join_path, structure_id
+from .search import bulk_sqlite
+from .search.rows import NotPlainJSON, parse_stored
 from .subtree import IN_CHUNK as _IN_CHUNK
 from .subtree import chunks as _chunks
 from .subtree import delete_orphan_assets, subtree
@@ -61,6 +66,8 @@ class _PutOp:
     slot: _Slot  # the node written (new, or the existing one replaced)
     parent: _Slot
     replacing: bool
+    metadata: dict[str, Any]  # as stored (normalised through JSON if it had to be)
+    search: bulk_sqlite.SearchRows | None  # SQLite: the search rows, written by us
 
 
 @dataclass(eq=False)
@@ -124,8 +131,15 @@ def _check_key_path(key_path: Sequence[str]) -> str | None:
 class _Planner:
     """Walks the batch in order against the state of every path it touches."""
 
-    def __init__(self, prefix: tuple[str, ...], state: dict[str, _Slot | None], size: int):
+    def __init__(
+        self,
+        prefix: tuple[str, ...],
+        state: dict[str, _Slot | None],
+        size: int,
+        search_rows: bool = False,
+    ):
         self.prefix = prefix
+        self.search_rows = search_rows  # compute each put's search rows (SQLite)
         self.state = state
         self.batch = _Batch(outcomes=[None] * size)
         self.run: list[Any] = []
@@ -201,6 +215,13 @@ class _Planner:
                 f"Cannot replace the container /{path}, which has {current.children} "
                 f"children, with an {family}; remove it first"
             )
+        metadata = change.entry.metadata
+        search = None
+        if self.search_rows:
+            try:
+                metadata, search = _search_rows(metadata, change.entry.specs)
+            except (ValueError, TypeError) as err:
+                return 400, f"Cannot store the metadata of /{path}: {err}"
         if self.run and (not isinstance(self.run[0], _PutOp) or path in self.in_run):
             self.close_run()
         if current is None:
@@ -209,10 +230,10 @@ class _Planner:
             self.born[id(slot)] = self.clock
             self.state[path] = slot
             parent.children += 1
-            op = _PutOp(index, change, path, key, slot, parent, replacing=False)
+            op = _PutOp(index, change, path, key, slot, parent, False, metadata, search)
         else:
             current.family = family
-            op = _PutOp(index, change, path, key, current, parent, replacing=True)
+            op = _PutOp(index, change, path, key, current, parent, True, metadata, search)
         self.run.append(op)
         self.in_run.add(path)
         return None
@@ -241,11 +262,25 @@ async def _plan(
         raise UnsupportedOperationError(
             f"The registration prefix /{root} is an {root_slot.family}, not a container"
         )
-    planner = _Planner(prefix, state, len(changes))
+    planner = _Planner(prefix, state, len(changes), conn.dialect.name == "sqlite")
     for index, (change, problem) in enumerate(zip(changes, problems, strict=True)):
         planner.add(index, change, problem)
     planner.close_run()
     return planner.batch
+
+
+def _search_rows(
+    metadata: Any, specs: Sequence[Any]
+) -> tuple[dict[str, Any], bulk_sqlite.SearchRows]:
+    """The metadata as it will be stored, and its search rows."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a JSON object, not {type(metadata).__name__}")
+    spec_json = [s.to_json() for s in specs]
+    try:
+        return metadata, bulk_sqlite.SearchRows(metadata, spec_json)
+    except NotPlainJSON:  # a key that is not a string: store (and index) what JSON makes of it
+        metadata = json.loads(json.dumps(metadata))
+        return metadata, bulk_sqlite.SearchRows(metadata, spec_json)
 
 
 # -- executing it -----------------------------------------------------------------------
@@ -290,22 +325,38 @@ async def _update_nodes(conn: AsyncConnection, ops: Sequence[_PutOp], now: datet
     """New family, metadata and specs for replaced nodes, in place.
 
     Metadata and specs are written only where they differ: an unchanged value would
-    still make the search triggers remove and re-add every index row of the node.
+    still make the search triggers remove and re-add every index row of the node. On
+    SQLite the stored JSON is read as text, so that the old search rows are recomputed
+    from exactly what the triggers would read.
     """
+    sqlite = conn.dialect.name == "sqlite"
     old: dict[int, tuple[Any, Any]] = {}
+    raw: dict[int, tuple[str, str]] = {}
     for chunk in _chunks([op.slot.id for op in ops], _IN_CHUNK):
+        if sqlite:
+            columns = (type_coerce(orm.Node.metadata_, Text), type_coerce(orm.Node.specs, Text))
+            rows = await conn.execute(select(orm.Node.id, *columns).where(orm.Node.id.in_(chunk)))
+            for node_id, metadata, specs in rows:
+                raw[node_id] = (metadata, specs)
+                old[node_id] = (json.loads(metadata), json.loads(specs))
+            continue
         rows = await conn.execute(
             select(orm.Node.id, orm.Node.metadata_, orm.Node.specs).where(orm.Node.id.in_(chunk))
         )
         old.update({row[0]: (row[1], row[2]) for row in rows})
     changed, same = [], []
+    reindexed = []
     for op in ops:
         specs = [s.to_json() for s in op.put.entry.specs]
         row = {"node_id": op.slot.id, "family": _family(op), "now": now}
-        if old.get(op.slot.id) == (op.put.entry.metadata, specs):
+        if old.get(op.slot.id) == (op.metadata, specs):
             same.append(row)
         else:
-            changed.append({**row, "metadata": op.put.entry.metadata, "specs": specs})
+            changed.append({**row, "metadata": op.metadata, "specs": specs})
+            if op.search is not None and op.slot.id in raw:
+                metadata, old_specs = raw[op.slot.id]
+                before = bulk_sqlite.SearchRows(parse_stored(metadata), json.loads(old_specs))
+                reindexed.append((op.slot.id, op.parent.id, before, op.search))
     if conn.dialect.name == "postgresql":
         # One statement, not one per row: the search triggers fire once per statement.
         await _update_nodes_postgresql(conn, changed, same, now)
@@ -320,6 +371,7 @@ async def _update_nodes(conn: AsyncConnection, ops: Sequence[_PutOp], now: datet
     if changed:
         values.update(metadata_=bindparam("metadata"), specs=bindparam("specs"))
         await conn.execute(update(orm.Node).where(by_id).values(**values), changed)
+    await bulk_sqlite.replace(conn, reindexed)
 
 
 async def _update_nodes_postgresql(
@@ -357,24 +409,12 @@ async def _update_nodes_postgresql(
         )
 
 
-async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tuple[_PutOp, str]]:
-    """Write a run of puts in a few executemany statements; returns the ops refused."""
-    refused: list[tuple[_PutOp, str]] = []
-    creating = []
-    for op in ops:
-        if op.replacing:
-            if op.slot.id is None:
-                refused.append((op, f"/{op.path} failed earlier in this batch"))
-        elif op.parent.failed:
-            refused.append((op, f"Cannot create /{op.path}: its parent failed in this batch"))
-            op.slot.failed = True
-        else:
-            creating.append(op)
-    refused_ops = {id(op) for op, _ in refused}
-    replacing = [op for op in ops if op.replacing and id(op) not in refused_ops]
-    now = datetime.now(UTC)
-
-    # Nodes: level by level, since a parent created here gets its id only when inserted.
+async def _insert_nodes(
+    conn: AsyncConnection, creating: list[_PutOp], refused: list[tuple[_PutOp, str]]
+) -> list[_PutOp]:
+    """Insert new nodes level by level (a parent created here gets its id only when
+    inserted); returns those inserted, adds the others to ``refused``."""
+    inserted: list[_PutOp] = []
     pending = creating
     while pending:
         ready = [op for op in pending if op.parent.id is not None]
@@ -392,7 +432,7 @@ async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tupl
                     "key": op.key,
                     "path": op.path,
                     "structure_family": _family(op),
-                    "metadata": op.put.entry.metadata,
+                    "metadata": op.metadata,
                     "specs": [s.to_json() for s in op.put.entry.specs],
                 }
                 for op in ready
@@ -400,13 +440,42 @@ async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tupl
         )
         for op, node_id in zip(ready, node_ids, strict=True):
             op.slot.id = int(node_id)
+        inserted += ready
         ready_ids = {id(op) for op in ready}
         pending = [op for op in pending if id(op) not in ready_ids]
+    return inserted
+
+
+async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tuple[_PutOp, str]]:
+    """Write a run of puts in a few executemany statements; returns the ops refused."""
+    refused: list[tuple[_PutOp, str]] = []
+    creating = []
+    for op in ops:
+        if op.replacing:
+            if op.slot.id is None:
+                refused.append((op, f"/{op.path} failed earlier in this batch"))
+        elif op.parent.failed:
+            refused.append((op, f"Cannot create /{op.path}: its parent failed in this batch"))
+            op.slot.failed = True
+        else:
+            creating.append(op)
+    refused_ops = {id(op) for op, _ in refused}
+    replacing = [op for op in ops if op.replacing and id(op) not in refused_ops]
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # the triggers stand aside: the search rows are ours to write
+        await bulk_sqlite.claim(conn)
+    inserted = await _insert_nodes(conn, creating, refused)
+    if sqlite:
+        found = [(op.slot.id, op.parent.id, op.search) for op in inserted]
+        await bulk_sqlite.add(conn, found)  # type: ignore[arg-type]
 
     # Replaced nodes: new content in place (same id, key and position; children stay).
     old_assets: list[int] = []
     if replacing:
-        await _update_nodes(conn, replacing, now)
+        await _update_nodes(conn, replacing, datetime.now(UTC))
+    if sqlite:
+        await bulk_sqlite.release(conn)
+    if replacing:
         ids = [op.slot.id for op in replacing]
         for chunk in _chunks(ids, _IN_CHUNK):
             sources = select(orm.DataSource.id).where(orm.DataSource.node_id.in_(chunk))
@@ -564,7 +633,8 @@ async def _run_segment(
                 raise
             op = segment[0]
             op.slot.failed = True
-            outcomes[op.index] = _refuse(changes[op.index], *_database_refusal(err))
+            status, message = _database_refusal(err)
+            outcomes[op.index] = _refuse(changes[op.index], status, f"/{op.path}: {message}")
             return
         for slot, slot_id, failed in snapshot:  # the savepoint undid the segment
             slot.id, slot.failed = slot_id, failed

@@ -389,12 +389,14 @@ class Catalog:
         must exist (NotFoundError otherwise).
         """
         from .bulk import apply_changes
+        from .collector import batch_collection
 
         if not changes:
             await self._container_id_checked(tuple(prefix))
             return []
-        async with self.connections.writing() as conn:
-            return await apply_changes(conn, prefix, changes)
+        with batch_collection():
+            async with self.connections.writing() as conn:
+                return await apply_changes(conn, prefix, changes)
 
     async def _container_id_checked(self, path: tuple[str, ...]) -> int:
         async with self.connections.reading() as conn:

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response, StreamingResponse
 
+from ...catalog.collector import batch_collection
 from ...errors import TiledError
 from ...registration.model import Change, NodeEntry, Outcome, Put, Registered, Remove
 from ...registration.sinks.catalog import apply_checked
@@ -138,6 +139,11 @@ _REGISTERED_OPENAPI = {
     summary="Register, replace or remove many nodes in one transaction",
 )
 async def bulk_register(request: Request, path: str) -> Response:
+    with batch_collection():
+        return await _bulk_register(request, path)
+
+
+async def _bulk_register(request: Request, path: str) -> Response:
     body = await _decoded_body(request)
     limit = request.app.state.settings.max_bulk_changes
     changes = body.get("changes") if isinstance(body, dict) else None
