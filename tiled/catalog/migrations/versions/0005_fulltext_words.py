@@ -1,7 +1,7 @@
 """PostgreSQL full text: a word table that counts matches from a B-tree alone.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-25
 
 The GIN index on ``nodes.fulltext`` finds matches, but PostgreSQL cannot count them
@@ -23,7 +23,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
