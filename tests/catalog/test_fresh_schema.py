@@ -61,7 +61,10 @@ def test_recorded_schema_is_the_migrated_schema(tmp_path):
 def test_fresh_catalog_behaves_like_a_migrated_one(tmp_path):
     """The search triggers of a written catalog fire (counts and the metadata index)."""
     uris = []
-    for name, initialize in (("fresh", initialize_database), ("migrated", initialize_with_migrations)):
+    for name, initialize in (
+        ("fresh", initialize_database),
+        ("migrated", initialize_with_migrations),
+    ):
         uri = str(tmp_path / f"{name}.db")
         asyncio.run(initialize(uri))
         asyncio.run(check_database(uri))

@@ -76,7 +76,11 @@ def start_indexing(
 
 async def _index(app: FastAPI, job: IndexingJob, state: IndexingState) -> None:
     """The initial sync, then (with watch) the watcher; failures are logged, not raised,
-    so the server keeps serving what was indexed."""
+    so the server keeps serving what was indexed. Starts once the server listens, when
+    its runner tells (``runner.serve_app``): the first answer never waits for the walk
+    or for the inspection workers' start."""
+    if app.state.listening is not None:
+        await app.state.listening.wait()
     from ..registration.inspect import Inspector
     from ..registration.sinks import CatalogSink
     from ..registration.sync import synchronise
