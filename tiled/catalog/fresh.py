@@ -71,8 +71,8 @@ def create_fresh_sqlite(path: Path) -> bool:
             return False
         os.link(partial, path)
         return True
-    except OSError:  # already created by another process, or no hard links here
-        return False
+    except (OSError, sqlite3.Error):  # created meanwhile by another process, no hard
+        return False  # links here, or an unwritable directory: Alembic's way reports it
     finally:
         for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
             leftover.unlink(missing_ok=True)
