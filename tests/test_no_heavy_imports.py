@@ -54,3 +54,18 @@ def test_the_command_line_loads_the_database_layer_only_when_a_command_needs_it(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_server_starts_without_format_libraries_or_alembic():
+    """``tiled serve directory`` answers before loading numpy, pyarrow, pandas, h5py or
+    Alembic (together ~0.2 s of its start-up); they load on first use."""
+    code = (
+        "import sys, tiled.cli.main, tiled.cli.serve, tiled.server.app, tiled.server.runner\n"
+        "import tiled.server.indexing, tiled.catalog.database, tiled.cli.progress\n"
+        "heavy = ('numpy', 'pyarrow', 'pandas', 'h5py', 'tifffile', 'zarr', 'PIL', 'alembic')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -9,15 +9,16 @@ bytes) and converts byte order to the declared one.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataGoneError, InvalidSliceError
 from ..structures.array import ArrayStructure
 from ..structures.core import Spec, StructureFamily
 from .protocols import Selection
 from .selection import Normalised, as_slices, normalise, result_shape, within_block
+
+if TYPE_CHECKING:
+    import numpy
 
 
 class ArrayAdapterBase:
@@ -84,6 +85,8 @@ class ArrayAdapterBase:
         return self._conform(self._read(normalised), result_shape(normalised))
 
     def _conform(self, data: Any, shape: tuple[int, ...]) -> numpy.ndarray:
+        import numpy
+
         array = numpy.asarray(data)
         wanted = self.structure().data_type.to_numpy_dtype()
         if array.shape != shape:
@@ -105,6 +108,8 @@ def changed_shape(actual: tuple[int, ...], registered: tuple[int, ...]) -> DataG
 
 def conform_dtype(array: numpy.ndarray, wanted: numpy.dtype[Any]) -> numpy.ndarray:
     """Same values in the declared dtype: byte order, string width or struct layout."""
+    import numpy
+
     have = array.dtype
     same_kind = have.kind == wanted.kind or (have.kind in "OT" and wanted.kind in "US")
     if have.kind == "V" and wanted.kind == "V":
@@ -129,6 +134,8 @@ def conform_dtype(array: numpy.ndarray, wanted: numpy.dtype[Any]) -> numpy.ndarr
 
 def _strings(array: numpy.ndarray, wanted: numpy.dtype[Any]) -> numpy.ndarray:
     """Variable-length strings (object or StringDType) as fixed-width ones."""
+    import numpy
+
     values = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in array.ravel()]
     if wanted.kind == "S":
         encoded = [v.encode("utf-8") for v in values]
@@ -147,6 +154,8 @@ def _strings(array: numpy.ndarray, wanted: numpy.dtype[Any]) -> numpy.ndarray:
 
 def string_dtype_for(values: numpy.ndarray) -> numpy.dtype[Any]:
     """The fixed-width unicode dtype that holds every string in ``values`` (at least 1)."""
+    import numpy
+
     flat = values.ravel()
     longest = max(
         (len(v.decode("utf-8") if isinstance(v, bytes) else str(v)) for v in flat), default=1

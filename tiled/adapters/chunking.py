@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy
+if TYPE_CHECKING:
+    import numpy
+
 
 MAX_BLOCK_BYTES = 64 * 1024**2
 """The largest block we report. Native chunks above it are split along leading axes."""
@@ -52,6 +54,8 @@ def chunks_from_shape(
 
 def auto_chunks(shape: tuple[int, ...], dtype: numpy.dtype[Any]) -> Chunks:
     """One block for arrays up to the cap; otherwise runs of whole rows along axis 0."""
+    import numpy
+
     return chunks_from_shape(shape, None, numpy.dtype(dtype).itemsize)
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataGoneError
 from ..structures.array import ArrayStructure, data_type_from_numpy
@@ -20,6 +18,9 @@ from ..structures.core import Spec
 from .array_base import ArrayAdapterBase, conform_dtype
 from .chunking import frame_chunks
 from .selection import Normalised, as_slices, first_axis_indexes
+
+if TYPE_CHECKING:
+    import numpy
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -78,6 +79,8 @@ class FrameSequenceAdapter(ArrayAdapterBase):
         )
 
     def _read(self, selection: Normalised) -> numpy.ndarray:
+        import numpy
+
         structure = self.structure()
         frame_shape = structure.shape[1:]
         dtype = structure.data_type.to_numpy_dtype()

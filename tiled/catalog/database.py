@@ -1,17 +1,18 @@
-"""Catalog databases: URIs, engines and the schema's lifecycle (init, check, upgrade)."""
+"""Catalog databases: URIs, engines and the schema's lifecycle (init, check, upgrade).
+
+Alembic is imported only where a schema is migrated or a catalog is at another revision
+than this tiled's: a new SQLite file is written from the recorded schema (fresh.py) and
+the usual check reads the revision with one query, so a server starts without Alembic.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -23,6 +24,9 @@ from ..errors import (
     CatalogUnavailableError,
 )
 from .pool import PoolSettings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -129,27 +133,41 @@ def sqlite_read_engine(engine: AsyncEngine) -> Engine | None:
     return sync
 
 
-def _alembic_config(connection: Connection) -> Config:
+def _alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
 def head_revision() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     command.upgrade(_alembic_config(connection), "head")
 
 
 def _current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def _stored_revisions(connection: Connection) -> list[str]:
+    """The rows of alembic_version, read without Alembic (none when there is no table)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return []
+    return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def _has_tables(connection: Connection) -> bool:
@@ -173,7 +191,23 @@ async def _run(uri: str, func: Any) -> Any:
 
 
 async def initialize_database(uri: str) -> None:
-    """Create the schema (or bring it to the current revision); safe to repeat."""
+    """Create the schema (or bring it to the current revision); safe to repeat.
+
+    A new SQLite file is written from the recorded schema (see fresh.py); anything else
+    goes through the migrations.
+    """
+    path = _sqlite_file(uri) if is_sqlite(uri) else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        from .fresh import create_fresh_sqlite
+
+        if create_fresh_sqlite(path):
+            return
+    await initialize_with_migrations(uri)
+
+
+async def initialize_with_migrations(uri: str) -> None:
+    """``initialize_database`` through Alembic only: the reference for new catalogs."""
     path = _sqlite_file(uri) if is_sqlite(uri) else None
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +242,11 @@ async def upgrade_database(uri: str) -> None:
 async def check_database(uri: str) -> None:
     """Raise a clear error unless the catalog exists at exactly this version's schema."""
     await _refuse_missing_file(uri)
+    from .fresh import recorded_head
+
+    stored = await _run(uri, _stored_revisions)
+    if len(stored) == 1 and stored[0] == recorded_head():
+        return  # the usual case, decided without importing Alembic
     revision = await _run(uri, _current_revision)
     if revision is None:
         raise _not_initialized(uri)
@@ -239,9 +278,10 @@ def _not_initialized(uri: str) -> CatalogNotInitializedError:
 def _check_known(uri: str, revision: str | None) -> None:
     if revision is None:
         return
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    known = {script.revision for script in scripts.walk_revisions()}
     if revision not in known:
         raise CatalogSchemaError(
             f"The catalog {mask_password(uri)} has schema revision {revision}, which this "

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy
 import orjson
 
 from ..errors import BadRequestError
 from ..media_types import CSV, JSON, OCTET_STREAM, PNG, TIFF
+
+if TYPE_CHECKING:
+    import numpy
 
 # Rough characters per element of the text encodings, to refuse huge text bodies early.
 _TEXT_BYTES_PER_ELEMENT = 24
@@ -35,6 +37,8 @@ def encode_array(array: numpy.ndarray, media_type: str) -> bytes | memoryview:
 
 def array_bytes(array: numpy.ndarray) -> memoryview:
     """The C-order bytes of ``array`` as a flat byte view (no copy when contiguous)."""
+    import numpy
+
     contiguous = numpy.ascontiguousarray(array)
     flat: Any = contiguous.reshape(-1).view(numpy.uint8)
     return memoryview(flat)
@@ -49,10 +53,14 @@ def encoded_size(shape: tuple[int, ...], itemsize: int, media_type: str) -> int:
 
 
 def decode_array(body: bytes, dtype: numpy.dtype[Any], shape: tuple[int, ...]) -> numpy.ndarray:
+    import numpy
+
     return numpy.frombuffer(body, dtype=dtype).reshape(shape)
 
 
 def _jsonable(array: numpy.ndarray) -> Any:
+    import numpy
+
     kind = array.dtype.kind
     if array.dtype.fields is not None:
         return _records(array)
@@ -69,6 +77,8 @@ def _jsonable(array: numpy.ndarray) -> Any:
 
 def _records(array: numpy.ndarray) -> Any:
     """Structured values as objects ``{field: value}`` (nested arrays as lists)."""
+    import numpy
+
     if array.ndim:
         return [_records(item) for item in array]
     names = array.dtype.names or ()
@@ -76,6 +86,8 @@ def _records(array: numpy.ndarray) -> Any:
 
 
 def _csv(array: numpy.ndarray) -> bytes:
+    import numpy
+
     if array.ndim > 2:
         raise BadRequestError(
             f"Only 1-D and 2-D arrays can be exported as CSV; this selection is "
@@ -92,6 +104,8 @@ def _csv(array: numpy.ndarray) -> bytes:
 
 
 def _image(array: numpy.ndarray, media_type: str) -> bytes:
+    import numpy
+
     if array.ndim != 2 and not (array.ndim == 3 and array.shape[-1] in (3, 4)):
         raise BadRequestError(
             f"An image needs a 2-D selection (or RGB/RGBA); this one has shape "
@@ -113,6 +127,8 @@ def _image(array: numpy.ndarray, media_type: str) -> bytes:
 
 def _as_uint8(array: numpy.ndarray) -> numpy.ndarray:
     """Scale to 0..255 between the finite minimum and maximum (a preview, not the data)."""
+    import numpy
+
     if array.dtype == numpy.uint8:
         return numpy.ascontiguousarray(array)
     data = array.astype("float64")

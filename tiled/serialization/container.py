@@ -17,13 +17,15 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import numpy
 import orjson
 
 from ..adapters.selection import as_slices, normalise, pieces
 from ..structures.core import StructureFamily
+
+if TYPE_CHECKING:
+    import numpy
 
 PART_BYTES = 8 * 1024**2
 """Arrays are copied into the HDF5 file in parts of about this size."""
@@ -108,6 +110,7 @@ def storable(array: numpy.ndarray) -> numpy.ndarray:
     """``array`` in a dtype HDF5 can hold: text becomes variable-length UTF-8 strings,
     dates and times their ISO text."""
     import h5py
+    import numpy
 
     kind = array.dtype.kind
     if kind in "UOmM":
@@ -121,6 +124,7 @@ def storable(array: numpy.ndarray) -> numpy.ndarray:
 
 def column_values(column: Any) -> numpy.ndarray:
     """A pyarrow column as an array HDF5 can hold (nulls in text become empty strings)."""
+    import numpy
     import pyarrow
     import pyarrow.compute
 
@@ -142,6 +146,8 @@ def set_attributes(obj: Any, metadata: dict[str, Any]) -> None:
 
 
 def _attribute(value: Any) -> Any:
+    import numpy
+
     if isinstance(value, bool | int | float | str | bytes):
         return value
     if isinstance(value, list | tuple) and value:

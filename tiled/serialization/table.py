@@ -2,6 +2,8 @@
 
 Tables arrive as ``pyarrow.Table`` (a ``pandas.DataFrame`` is accepted too) and keep the
 schema metadata they carry, so a pandas reader rebuilds the same index and dtypes.
+pyarrow is imported on first use: the server imports this module at start-up, before
+it answers anything.
 """
 
 from __future__ import annotations
@@ -10,17 +12,18 @@ import io
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow
-import pyarrow.ipc
 
 from ..errors import BadRequestError
 from ..media_types import ARROW_FILE, CSV, JSON, PARQUET
 
 if TYPE_CHECKING:
     import pandas
+    import pyarrow
 
 
 def _as_arrow(table: pyarrow.Table | pandas.DataFrame) -> pyarrow.Table:
+    import pyarrow
+
     if isinstance(table, pyarrow.Table):
         return table
     return pyarrow.Table.from_pandas(table)
@@ -46,6 +49,8 @@ def encode_table(table: pyarrow.Table | pandas.DataFrame, media_type: str) -> by
 
 
 def arrow_file_bytes(table: pyarrow.Table) -> bytes:
+    import pyarrow.ipc
+
     sink = pyarrow.BufferOutputStream()
     with pyarrow.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -62,6 +67,8 @@ def _json_default(value: Any) -> Any:
 
 def decode_arrow_table(body: bytes) -> pyarrow.Table:
     """An Arrow IPC file body as a ``pyarrow.Table``."""
+    import pyarrow.ipc
+
     return pyarrow.ipc.open_file(pyarrow.py_buffer(body)).read_all()
 
 

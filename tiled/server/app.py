@@ -86,6 +86,7 @@ def build_app(settings: ServerSettings) -> FastAPI:
     app.state.metrics = ServerMetrics()
     app.state.services = []  # list[Service]: run beside the server for its lifetime
     app.state.indexing = None  # an IndexingState when the server indexes a directory
+    app.state.listening = None  # an asyncio.Event set once serving, when the runner tells
     install_error_handlers(app)
     routers = (
         root,

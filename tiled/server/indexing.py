@@ -60,7 +60,7 @@ def start_indexing(
     @asynccontextmanager
     async def service(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_index(app, job, state), name="tiled-indexing")
-        shown = asyncio.create_task(reporter(state)) if reporter is not None else None
+        shown = asyncio.create_task(_report(app, reporter, state)) if reporter else None
         try:
             yield
         finally:
@@ -76,7 +76,10 @@ def start_indexing(
 
 async def _index(app: FastAPI, job: IndexingJob, state: IndexingState) -> None:
     """The initial sync, then (with watch) the watcher; failures are logged, not raised,
-    so the server keeps serving what was indexed."""
+    so the server keeps serving what was indexed. Starts once the server listens, when
+    its runner tells (``runner.serve_app``): the first answer never waits for the walk
+    or for the inspection workers' start."""
+    await _listening(app)
     from ..registration.inspect import Inspector
     from ..registration.sinks import CatalogSink
     from ..registration.sync import synchronise
@@ -122,6 +125,18 @@ async def _index(app: FastAPI, job: IndexingJob, state: IndexingState) -> None:
             await _close(inspector)
         with contextlib.suppress(Exception):
             await sink.close()
+
+
+async def _listening(app: FastAPI) -> None:
+    """Return once the server listens, when its runner tells (else at once)."""
+    if app.state.listening is not None:
+        await app.state.listening.wait()
+
+
+async def _report(app: FastAPI, reporter: Reporter, state: IndexingState) -> None:
+    """The progress display, from when the server listens (a terminal's bar loads rich)."""
+    await _listening(app)
+    await reporter(state)
 
 
 async def _close(inspector: Any) -> None:

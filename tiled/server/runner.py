@@ -8,12 +8,15 @@ With several workers, Prometheus metrics are shared through a temporary director
 
 from __future__ import annotations
 
+import contextlib
 import logging.config
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ..catalog.database import is_sqlite
 from ..errors import CatalogError
@@ -22,6 +25,7 @@ from .metrics import MULTIPROCESS_ENV
 from .settings import ServerSettings, settings_to_environment
 
 APP_FACTORY = "tiled.server.app:app_from_environment"
+STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start
 
 
 def check_workers(settings: ServerSettings) -> None:
@@ -78,6 +82,7 @@ def serve(
             workers=settings.workers,
             log_config=log_config,
             access_log=False,  # ours masks secrets; uvicorn's would print ?api_key=
+            ws="none",  # no WebSocket routes (out of the spec's scope): skip importing them
             timeout_graceful_shutdown=5,
             timeout_keep_alive=5,
             # A worker busy with a large read must not be taken for hung and killed.
@@ -86,7 +91,7 @@ def serve(
 
 
 def serve_app(
-    app: object,
+    app: Any,
     host: str,
     port: int,
     *,
@@ -96,18 +101,42 @@ def serve_app(
     """Serve an app built in this process (one worker), until interrupted.
 
     ``serve directory`` needs this: its app carries the indexing service, which cannot
-    travel to a fresh worker interpreter through the environment.
+    travel to a fresh worker interpreter through the environment. ``app.state.listening``
+    is set once the socket listens, so that the service starts its work (and its worker
+    processes) only then: the first request does not wait for them.
     """
+    import asyncio
+
     import uvicorn
 
     log_config = logging_config(verbose=verbose, log_format=log_format)
     logging.config.dictConfig(log_config)
-    uvicorn.run(
-        app,  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_config=log_config,
         access_log=False,
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library (~15 ms)
         timeout_graceful_shutdown=5,
         timeout_keep_alive=5,
     )
+    app.state.listening = asyncio.Event()
+    server = _listening_server(config, app.state.listening)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:  # as uvicorn.run: the port was taken, or the lifespan failed
+        sys.exit(STARTUP_FAILURE)
+
+
+def _listening_server(config: Any, listening: Any) -> Any:
+    """A ``uvicorn.Server`` that sets ``listening`` once its socket accepts connections."""
+    import uvicorn
+
+    class ListeningServer(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                listening.set()
+
+    return ListeningServer(config)

@@ -1,6 +1,7 @@
 """Array structure: data type, shape, chunk grid and dimension names.
 
-The JSON forms follow ``spec/structures.md`` §2.2. Only numpy is used, for dtypes.
+The JSON forms follow ``spec/structures.md`` §2.2. Only numpy is used, for dtypes;
+it is imported where used, so that a server starts (and answers) before loading it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy
+if TYPE_CHECKING:
+    import numpy
+
 
 __all__ = [
     "ArrayStructure",
@@ -77,6 +80,8 @@ class BuiltinDtype:
 
     @classmethod
     def from_numpy_dtype(cls, dtype: numpy.dtype[Any] | str | type) -> BuiltinDtype:
+        import numpy
+
         dtype = numpy.dtype(dtype)
         if dtype.fields is not None:
             raise ValueError(f"{dtype} is a structured dtype; use StructDtype.from_numpy_dtype")
@@ -95,6 +100,8 @@ class BuiltinDtype:
         return f"{_ORDER_CHARS[self.endianness.value]}{self.kind.value}{size}{self.dt_units or ''}"
 
     def to_numpy_dtype(self) -> numpy.dtype[Any]:
+        import numpy
+
         return numpy.dtype(self.to_numpy_str())
 
     def to_json(self) -> dict[str, Any]:
@@ -149,6 +156,8 @@ class StructDtype:
 
     @classmethod
     def from_numpy_dtype(cls, dtype: numpy.dtype[Any]) -> StructDtype:
+        import numpy
+
         dtype = numpy.dtype(dtype)
         if dtype.fields is None:
             raise ValueError(f"{dtype} is not a structured dtype")
@@ -167,6 +176,8 @@ class StructDtype:
         return cls(dtype.itemsize, tuple(fields))
 
     def to_numpy_dtype(self) -> numpy.dtype[Any]:
+        import numpy
+
         members = []
         for f in self.fields:
             inner = f.dtype.to_numpy_dtype()
@@ -197,6 +208,8 @@ def data_type_from_json(value: dict[str, Any] | DataType) -> DataType:
 
 
 def data_type_from_numpy(dtype: numpy.dtype[Any]) -> DataType:
+    import numpy
+
     dtype = numpy.dtype(dtype)
     if dtype.fields is not None:
         return StructDtype.from_numpy_dtype(dtype)
@@ -308,6 +321,8 @@ class ArrayStructure:
 
 
 def _as_int(value: Any, what: str) -> int:
+    import numpy
+
     if isinstance(value, bool) or not isinstance(value, int | numpy.integer):
         raise ValueError(f"{what} must contain integers, found {value!r}")
     return int(value)
