@@ -22,7 +22,8 @@ def describe(path):
     tables too), pragmas; creation times only as present."""
     with closing(sqlite3.connect(path)) as connection:
         objects = connection.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid"
+            # by name: creation order differs (the recorded schema creates triggers last)
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
         ).fetchall()
         rows = {}
         for kind, name, _, _ in objects:
