@@ -301,6 +301,19 @@ def serve_benchmark(directory: Path, concurrency: int) -> dict[str, object]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def compile_package() -> None:
+    """Byte-compile tiled as an install does: with PYTHONDONTWRITEBYTECODE set (as on the
+    CI machine) every command would otherwise compile our sources again at start-up
+    (~0.13 s of CPU), which no installed copy does."""
+    import compileall
+
+    import tiled
+
+    package = Path(tiled.__file__).parent
+    compileall.compile_dir(package, quiet=1)
+    print(f"# byte-compiled {package} (as pip install does)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -311,6 +324,7 @@ def main() -> None:
     args = parser.parse_args()
     cpu = platform.processor() or platform.machine()
     print(f"# {platform.node()} {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    compile_package()
     results = {}
     for files in args.sizes:
         directory = tree(args.trees, files)
