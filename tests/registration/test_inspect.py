@@ -267,27 +267,3 @@ def test_an_adapter_workers_cannot_load_does_not_stop_them(tmp_path):
     finally:
         registry._registry.pop("application/x-unloadable", None)
     assert all(isinstance(r, NodeEntry) for r in results)
-
-
-def test_workers_fork_from_a_server_started_early(mixed):
-    """start_worker_server (what the commands call first) leaves a fork server running
-    with the readers imported; the Inspector's workers then come from that server."""
-    from multiprocessing import forkserver
-
-    from tiled.registration.workers import PRELOAD, start_worker_server, worker_context
-
-    if worker_context().get_start_method() != "forkserver":
-        pytest.skip("no fork server on this platform: workers are spawned")
-    start_worker_server()
-    server = forkserver._forkserver._forkserver_pid
-    assert server is not None
-    start_worker_server()  # idempotent
-    assert forkserver._forkserver._forkserver_pid == server
-    assert "h5py" in PRELOAD
-
-    async def run():
-        async with Inspector(2, chunk_size=7) as inspector:
-            return await inspector.inspect(mixed)
-
-    assert asyncio.run(run()) == [inspect_planned(p) for p in mixed]
-    assert forkserver._forkserver._forkserver_pid == server

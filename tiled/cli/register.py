@@ -75,10 +75,7 @@ def register(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every skipped file"),
 ) -> None:
     """Register the files of DIRECTORY with the server at URI (incremental, batched)."""
-    from ..registration.workers import start_worker_server
     from .serve import load_adapters, watch_options
-
-    start_worker_server()  # it imports the readers on the other core while we start up
 
     _configure_logging(verbose)
     load_adapters(adapter)

@@ -277,9 +277,6 @@ def serve_directory(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every skipped file too"),
 ) -> None:  # fmt: skip
     """Serve a directory at once, indexing it in the background (nodes appear as found)."""
-    from ..registration.workers import start_worker_server
-
-    start_worker_server()  # it imports the readers on the other core while we start up
     from ..catalog.database import initialize_database
     from ..server.app import build_app
     from ..server.indexing import start_indexing

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import multiprocessing
 import os
 import pickle
 import time
@@ -46,7 +47,6 @@ from ..structures.core import StructureFamily
 from ..structures.data_source import Asset, DataSource, Management
 from .encoding import pack_entry
 from .model import NodeEntry, PackedEntry, Planned, PlannedContainer, Skipped
-from .workers import worker_context
 
 __all__ = [
     "MAX_METADATA_LIST",
@@ -65,6 +65,16 @@ RECENT_SECONDS = 10.0  # files modified more recently may still be being written
 # files) without starving a core; a chunk goes out early when nothing more is ready.
 _CHUNK = 64
 _IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps it busy, bounds I/O
+_PRELOAD = [
+    "tiled.registration.inspect",
+    "tiled.adapters.tiff",
+    "tiled.adapters.npy",
+    "tiled.adapters.images",
+    "tiled.adapters.hdf5",
+    "tiled.adapters.csv",
+    "h5py",
+    "tifffile",
+]
 
 
 def container_entry(container: PlannedContainer) -> NodeEntry:
@@ -277,6 +287,15 @@ def _runtime_adapters() -> dict[str, bytes]:
     return adapters
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 class Inspector:
     """Inspect Planned nodes in parallel worker processes, in order, with bounded work.
 
@@ -321,7 +340,7 @@ class Inspector:
             else:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     self.concurrency,
-                    mp_context=worker_context(),
+                    mp_context=_context(),
                     initializer=_install_adapters,
                     initargs=(_runtime_adapters(),),
                 )
