@@ -1,5 +1,6 @@
-"""PostgreSQL's word table (migration 0005) holds exactly the lexemes of every node's
-``fulltext`` after each kind of write, and answers full-text queries as GIN does."""
+"""PostgreSQL's word table (migration 0005) and word bitmaps (0006) hold exactly the
+lexemes of every node's ``fulltext`` after each kind of write, and answer full-text
+queries and their counts as GIN does."""
 
 import asyncio
 
@@ -19,6 +20,16 @@ _EXPECTED = (
     "SELECT parent_id, w, id FROM nodes, unnest(tsvector_to_array(fulltext)) AS w "
     "WHERE parent_id IS NOT NULL"
 )
+# the bitmaps, one row per bit set; and the rows left without one (there should be none)
+_BITS = (
+    "SELECT parent_id, word, block * 1024 + i FROM fulltext_bits, generate_series(0, 1023) AS i "
+    "WHERE get_bit(bits, i) = 1"
+)
+_EMPTY = "SELECT parent_id, word, block FROM fulltext_bits WHERE bit_count(bits) = 0"
+_GIN_COUNT = (
+    "SELECT count(*) FROM nodes WHERE parent_id = :parent "
+    "AND fulltext @@ plainto_tsquery('simple'::regconfig, :words)"
+)
 _GIN = (
     "SELECT key FROM nodes WHERE parent_id = :parent "
     "AND fulltext @@ plainto_tsquery('simple'::regconfig, :words) ORDER BY id"
@@ -33,6 +44,8 @@ async def _rows(catalog: Catalog, statement: str) -> list[tuple]:
 def _in_sync(runner, catalog) -> int:
     stored = runner.run(_rows(catalog, _STORED))
     assert stored == runner.run(_rows(catalog, _EXPECTED))
+    assert runner.run(_rows(catalog, _BITS)) == stored
+    assert runner.run(_rows(catalog, _EMPTY)) == []
     return len(stored)
 
 
@@ -56,6 +69,12 @@ def test_words_follow_inserts_updates_moves_and_deletes(postgres_uri):
 
             create((), "a", {})
             create((), "b", {})
+
+            async def skip_ids():  # the next nodes straddle two blocks of 1,024 ids
+                async with catalog.engine.begin() as conn:
+                    await conn.execute(text("SELECT setval('nodes_id_seq', 1021)"))
+
+            runner.run(skip_ids())
             create(("a",), "x", {"s": "quick brown fox", "n": {"deep": "Lazy DOG"}})
             create(("a",), "y", {"s": "quick cat", "n": 3})
             create(("a", "x"), "inner", {"s": "quick fox"})
@@ -125,9 +144,21 @@ def test_word_table_answers_as_gin_does(postgres_uri):
                     )
                     return [r[0] for r in found]
 
+            async def gin_count(words):
+                async with catalog.engine.connect() as conn:
+                    found = await conn.execute(
+                        text(_GIN_COUNT), {"parent": parent.id, "words": " ".join(words)}
+                    )
+                    return found.scalar_one()
+
             for query in QUERIES:
                 words = q.FullText(query).words
                 assert _keys(runner, catalog, ("c",), query) == runner.run(gin(words)), query
+                counted = runner.run(catalog.page(("c",), queries=[q.FullText(query)], limit=0))
+                assert counted.count == runner.run(gin_count(words)), query
+            # with another filter, the count is of the nodes matching both
+            both = [q.FullText("fox quick"), q.Eq("v", 2021)]
+            assert runner.run(catalog.page(("c",), queries=both, limit=0)).count == 1
             assert _keys(runner, catalog, ("c",), "fox quick") == ["n0", "n1", "n2"]
             assert _keys(runner, catalog, ("c",), "12e3x") == ["n0"]
         finally:
