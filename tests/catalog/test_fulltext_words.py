@@ -5,10 +5,12 @@ queries and their counts as GIN does."""
 import asyncio
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 
 from tiled import queries as q
 from tiled.catalog import Catalog
+from tiled.catalog.database import _alembic_config
 from tiled.structures.core import StructureFamily
 
 pytestmark = pytest.mark.postgres
@@ -161,5 +163,44 @@ def test_word_table_answers_as_gin_does(postgres_uri):
             assert runner.run(catalog.page(("c",), queries=both, limit=0)).count == 1
             assert _keys(runner, catalog, ("c",), "fox quick") == ["n0", "n1", "n2"]
             assert _keys(runner, catalog, ("c",), "12e3x") == ["n0"]
+        finally:
+            runner.run(catalog.close())
+
+
+def test_upgrade_fills_the_bitmaps_from_the_word_table(postgres_uri):
+    """0006 on a catalog holding nodes builds their bitmaps from ``fulltext_words``; its
+    downgrade drops them and their triggers."""
+    with asyncio.Runner() as runner:
+        catalog = runner.run(Catalog.connect(postgres_uri))
+        try:
+            for key in ("a", "b"):
+                runner.run(
+                    catalog.create_node(
+                        (), key=key, structure_family=CONTAINER, metadata={}, specs=[]
+                    )
+                )
+            for i in range(40):
+                meta = {"s": f"word{i % 3} common", "n": f"w{i % 7}"}
+                runner.run(
+                    catalog.create_node(
+                        ("a",) if i % 2 else ("b",),
+                        key=f"n{i}",
+                        structure_family=CONTAINER,
+                        metadata=meta,
+                        specs=[],
+                    )
+                )
+
+            async def migrate(action, revision):
+                async with catalog.engine.begin() as conn:
+                    await conn.run_sync(lambda sync: action(_alembic_config(sync), revision))
+
+            runner.run(migrate(command.downgrade, "0005"))
+            tables = "SELECT 1 FROM pg_tables WHERE tablename = 'fulltext_bits'"
+            assert runner.run(_rows(catalog, tables)) == []
+            runner.run(migrate(command.upgrade, "head"))
+            assert _in_sync(runner, catalog) == 40 * 3
+            expected = [f"n{i}" for i in range(40) if i % 2 and i % 3 == 1]
+            assert _keys(runner, catalog, ("a",), "common word1") == expected
         finally:
             runner.run(catalog.close())
