@@ -3,6 +3,7 @@ lexemes of every node's ``fulltext`` after each kind of write, and answer full-t
 queries and their counts as GIN does."""
 
 import asyncio
+import re
 
 import pytest
 from alembic import command
@@ -27,6 +28,7 @@ _BITS = (
     "SELECT parent_id, word, block * 1024 + i FROM fulltext_bits, generate_series(0, 1023) AS i "
     "WHERE get_bit(bits, i) = 1"
 )
+_COUNTED = re.compile(r"[a-z]+|[0-9]+")
 _EMPTY = "SELECT parent_id, word, block FROM fulltext_bits WHERE bit_count(bits) = 0"
 _GIN_COUNT = (
     "SELECT count(*) FROM nodes WHERE parent_id = :parent "
@@ -46,7 +48,9 @@ async def _rows(catalog: Catalog, statement: str) -> list[tuple]:
 def _in_sync(runner, catalog) -> int:
     stored = runner.run(_rows(catalog, _STORED))
     assert stored == runner.run(_rows(catalog, _EXPECTED))
-    assert runner.run(_rows(catalog, _BITS)) == stored
+    # the bitmaps hold the words counted from them only: plain ASCII letters or digits
+    counted = [row for row in stored if _COUNTED.fullmatch(row[1])]
+    assert runner.run(_rows(catalog, _BITS)) == counted
     assert runner.run(_rows(catalog, _EMPTY)) == []
     return len(stored)
 
