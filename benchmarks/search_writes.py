@@ -3,8 +3,9 @@
 Inserts the same N nodes of ``search.py`` (same metadata, same batches: executemany on
 SQLite, COPY on PostgreSQL, the triggers indexing each batch) into fresh catalogs: one as
 migrated, one whose search triggers and search-only indexes were dropped (what a catalog
-without migration 0002's work would cost) and, on PostgreSQL, one without migration
-0005's word table only. Prints nodes/s of each and the ratios, measured in the same run.
+without migration 0002's work would cost) and, on PostgreSQL, one without the word tables
+of migrations 0005 and 0006, and one without 0006's word bitmaps only. Prints nodes/s of
+each and the ratios, measured in the same run.
 
     python3 benchmarks/search_writes.py --nodes 20000
 """
@@ -26,10 +27,12 @@ from tiled.structures.core import StructureFamily
 from tiled.testing import databases
 
 _SQLITE_DROPS = [f"DROP TRIGGER nodes_search_{n}" for n in ("insert", "update", "delete")]
-# migration 0005's word table alone: its triggers and index
+# migration 0006's word bitmaps alone: their triggers
+_PG_BITS_DROPS = [f"DROP TRIGGER nodes_bits_{n} ON nodes" for n in ("insert", "update", "delete")]
+# the word tables of migrations 0005 and 0006: their triggers and index
 _PG_WORD_DROPS = [
     f"DROP TRIGGER nodes_words_{n} ON nodes" for n in ("insert", "update", "delete")
-] + ["DROP INDEX ix_fulltext_words"]
+] + ["DROP INDEX ix_fulltext_words", *_PG_BITS_DROPS]
 _PG_DROPS = [f"DROP TRIGGER nodes_search_{n} ON nodes" for n in ("insert", "update", "delete")] + [
     "DROP INDEX ix_nodes_fulltext",
     "DROP INDEX ix_nodes_metadata",
@@ -93,26 +96,30 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}; {args.nodes:,} nodes per run\n")
     print("nodes/s of wall time (and of CPU time of the indexing process)\n")
-    print("| database | without search indexes | with them, but no word table | with them | cost |")
-    print("|---|---|---|---|---|")
+    print(
+        "| database | without search indexes | with them, but no word tables "
+        "| with them, but no word bitmaps | with them | cost |"
+    )
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as directory:
         plain = _rate(str(Path(directory) / "plain.db"), args.nodes, args.batch, _SQLITE_DROPS)
         full = _rate(str(Path(directory) / "full.db"), args.nodes, args.batch, [])
-    print(f"| SQLite | {_show(plain)} | (none) | {_show(full)} | {_cost(plain, full)} |")
+    print(f"| SQLite | {_show(plain)} | (none) | (none) | {_show(full)} | {_cost(plain, full)} |")
     names = []
     try:
         rates = []
-        for drops in (_PG_DROPS, _PG_WORD_DROPS, []):
+        for drops in (_PG_DROPS, _PG_WORD_DROPS, _PG_BITS_DROPS, []):
             name, uri = _pg_database()
             names.append(name)
             rates.append(_rate(uri, args.nodes, args.batch, drops))
     finally:
         for name in names:
             databases.drop_database(name)
-    plain, no_words, full = rates
+    plain, no_words, no_bits, full = rates
     print(
-        f"| PostgreSQL | {_show(plain)} | {_show(no_words)} | {_show(full)} "
-        f"| {_cost(plain, full)} (word table: {_cost(no_words, full)}) |"
+        f"| PostgreSQL | {_show(plain)} | {_show(no_words)} | {_show(no_bits)} | {_show(full)} "
+        f"| {_cost(plain, full)} (word tables: {_cost(no_words, full)}; "
+        f"bitmaps: {_cost(no_bits, full)}) |"
     )
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 

@@ -141,7 +141,9 @@ class Listing:
     def _count(self, terms: Sequence[Term], extra: Sequence[Any] = ()) -> int:
         if not terms and not extra:
             return self.total()
-        if len(terms) == 1 and not extra and terms[0].source is not None and terms[0].countable:
+        if len(terms) == 1 and not extra and terms[0].counter is not None:
+            statement = terms[0].counter
+        elif len(terms) == 1 and not extra and terms[0].source is not None and terms[0].countable:
             statement = select(func.count()).select_from(terms[0].source.subquery())
         else:
             statement = (

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import BIT, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
@@ -187,3 +187,17 @@ class FulltextWord(Base):
     parent_id: Mapped[int] = mapped_column(Integer)
     word: Mapped[str] = mapped_column(CText)
     node_id: Mapped[int] = mapped_column(Integer)
+
+
+class FulltextBits(Base):
+    """Which nodes of a block of 1,024 node ids have a lexeme (PostgreSQL only; migration
+    0006): bit ``node_id & 1023`` of ``bits`` in block ``node_id >> 10``. ANDing the rows of
+    several words counts the nodes having them all from ~1,000 rows per common word."""
+
+    __tablename__ = "fulltext_bits"
+    __table_args__ = (PrimaryKeyConstraint("parent_id", "word", "block"),)
+
+    parent_id: Mapped[int] = mapped_column(Integer)
+    word: Mapped[str] = mapped_column(CText)
+    block: Mapped[int] = mapped_column(Integer)
+    bits: Mapped[str] = mapped_column(BIT(1024))

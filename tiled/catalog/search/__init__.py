@@ -38,6 +38,10 @@ class SearchDialect(Protocol):
     def fulltext_source(self, words: list[str], parent_id: int) -> Select[Any] | None:
         """Matching children's ids, one each, in id order from the index, if it can."""
 
+    def fulltext_count(self, words: list[str], parent_id: int) -> Select[Any] | None:
+        """The number of matching children, cheaper than counting ``fulltext_source``,
+        if it can."""
+
     def has_spec(self, name: str) -> ColumnElement[bool]: ...
 
     def number(self, value: int | float) -> ColumnElement[Any]:

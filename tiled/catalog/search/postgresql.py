@@ -41,7 +41,7 @@ from ...queries import (
     Query,
     Regex,
 )
-from ..orm import FulltextWord, JSONNumber, Node
+from ..orm import FulltextBits, FulltextWord, JSONNumber, Node
 from . import key_path
 from .index import PREFIX
 
@@ -171,8 +171,8 @@ class PostgreSQLSearch:
         order. Only for words that PostgreSQL's parser keeps whole as their own lexeme
         (plain ASCII letters, or digits: "12e3x" is two lexemes); otherwise None, and GIN
         finds the matches unordered, to be sorted (listing.py)."""
-        distinct = list(dict.fromkeys(words))
-        if len(distinct) > _MAX_JOINED_WORDS or not all(map(_WHOLE_LEXEME.fullmatch, distinct)):
+        distinct = _joinable(words)
+        if distinct is None:
             return None
         rows = [aliased(FulltextWord) for _ in distinct]
         first = rows[0]
@@ -185,6 +185,24 @@ class PostgreSQLSearch:
                 row, and_(row.parent_id == parent_id, row.word == word, same_node)
             )
         return statement
+
+    def fulltext_count(self, words: list[str], parent_id: int) -> Select[Any] | None:
+        """The number of nodes having every word, from ``fulltext_bits`` (migration
+        0006): the AND of the words' bitmaps, block by block, bits counted. For the same
+        words as ``fulltext_source`` (whose rows the bitmaps hold), otherwise None."""
+        distinct = _joinable(words)
+        if distinct is None:
+            return None
+        rows = [aliased(FulltextBits) for _ in distinct]
+        first = rows[0]
+        bits = first.bits
+        statement = select().where(first.parent_id == parent_id, first.word == distinct[0])
+        for row, word in zip(rows[1:], distinct[1:], strict=True):
+            same_block = and_(row.parent_id == parent_id, row.block == first.block)
+            statement = statement.join(row, and_(row.word == word, same_block))
+            bits = bits.op("&")(row.bits)
+        total = func.coalesce(func.sum(func.bit_count(bits)), 0)
+        return statement.add_columns(total).select_from(first)
 
     def has_spec(self, name: str) -> ColumnElement[bool]:
         return Node.specs.bool_op("@>")(_jsonb([{"name": name}]))
@@ -229,6 +247,14 @@ class PostgreSQLSearch:
             detail = str(error.orig).split("\n")[0]
             return InvalidQueryError(f"The regular expression {_QUERY_ERRORS[state]}: {detail}")
         return None
+
+
+def _joinable(words: list[str]) -> list[str] | None:
+    """The distinct words, if the word tables hold each as it is and few enough to join."""
+    distinct = list(dict.fromkeys(words))
+    if len(distinct) > _MAX_JOINED_WORDS or not all(map(_WHOLE_LEXEME.fullmatch, distinct)):
+        return None
+    return distinct
 
 
 def _json_type(value: Any) -> str:

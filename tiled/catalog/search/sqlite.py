@@ -235,6 +235,9 @@ class SQLiteSearch:
             literal_column("nodes_fts").match(expression), in_container
         )
 
+    def fulltext_count(self, words: list[str], parent_id: int) -> Select[Any] | None:
+        return None  # counting the FTS5 matches through nodes is the way
+
     def has_spec(self, name: str) -> ColumnElement[bool]:
         specs = func.json_each(Node.specs).table_valued("value").alias("spec")
         return exists(

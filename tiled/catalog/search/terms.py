@@ -60,6 +60,7 @@ class Term:
     source: Select[Any] | None = None
     ordered: bool = False  # the source's index yields node ids in order (either way)
     countable: bool = True  # counting the source beats counting through nodes
+    counter: Select[Any] | None = None  # the count of the matches, alone, if cheaper still
 
     def negated(self) -> Term:
         return Term(not_(self.indexed), not_(self.scan))
@@ -122,6 +123,7 @@ class _Compiler:
             source,
             ordered=source is not None,
             countable=self.dialect.fulltext_countable,
+            counter=self.dialect.fulltext_count(words, self.parent_id),
         )
 
     def _specs(self, query: SpecsQuery) -> Term | None:
