@@ -39,15 +39,23 @@ _MASKS = f"""
     WHERE n.parent_id IS NOT NULL AND w.{_COUNTED} {{where}}
     GROUP BY 1, 2, 3
 """
+# Writers that share a container share its bitmap rows: each statement takes their
+# locks in key order (as 0002 does for key_counts), so two writers never wait on each
+# other in a cycle.
 _ADD = (
     "\n  INSERT INTO fulltext_bits AS f (parent_id, word, block, bits)"
     + _MASKS
+    + "    ORDER BY 1, 2, 3\n"
     + "    ON CONFLICT (parent_id, word, block) DO UPDATE SET bits = f.bits | EXCLUDED.bits;\n"
 )
 # Rows left without a bit go, the others lose the old nodes' bits: two statements, as
-# one may not touch a row twice.
+# one may not touch a row twice; their rows are locked first, in key order.
 _REMOVE = (
-    "\n  DELETE FROM fulltext_bits AS f USING ("
+    "\n  PERFORM 1 FROM fulltext_bits AS f JOIN ("
+    + _MASKS
+    + "  ) AS m\n    ON f.parent_id = m.parent_id AND f.word = m.word AND f.block = m.block\n"
+    "    ORDER BY f.parent_id, f.word, f.block FOR UPDATE OF f;\n"
+    "  DELETE FROM fulltext_bits AS f USING ("
     + _MASKS
     + "  ) AS m\n    WHERE f.parent_id = m.parent_id AND f.word = m.word AND f.block = m.block\n"
     "      AND bit_count(f.bits & ~m.bits) = 0;\n"
