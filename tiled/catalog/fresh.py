@@ -31,9 +31,10 @@ RECORD = Path(__file__).parent / "sqlite_schema.py"
 
 @functools.cache
 def migrations_digest() -> str:
-    """SHA-256 over the migration scripts' names and contents, in name order."""
+    """SHA-256 over the migration scripts' names and contents, in name order, and the
+    helpers they share."""
     digest = hashlib.sha256()
-    for script in sorted(VERSIONS.glob("*.py")):
+    for script in [*sorted(VERSIONS.glob("*.py")), VERSIONS.parent / "helpers.py"]:
         digest.update(script.name.encode() + b"\0" + script.read_bytes() + b"\0")
     return digest.hexdigest()
 

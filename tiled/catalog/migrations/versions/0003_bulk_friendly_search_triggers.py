@@ -20,11 +20,9 @@ looked up by its key (1,160 nodes/s there).
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 from alembic import op
+
+from tiled.catalog.migrations.helpers import migration_module
 
 revision = "0003"
 down_revision = "0002"
@@ -32,18 +30,8 @@ branch_labels = None
 depends_on = None
 
 
-def _search_indexes() -> ModuleType:
-    path = Path(__file__).with_name("0002_search_indexes.py")
-    spec = importlib.util.spec_from_file_location("tiled_migration_0002", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _replace_update_function(early_exit: bool) -> None:
-    previous = _search_indexes()
+    previous = migration_module("0002_search_indexes.py")
     _, body = previous._PG_TRIGGERS["update"]
     if early_exit:
         body = (

@@ -17,11 +17,9 @@ triggers already work a batch at a time.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 from alembic import op
+
+from tiled.catalog.migrations.helpers import migration_module
 
 revision = "0004"
 down_revision = "0003"
@@ -31,19 +29,9 @@ depends_on = None
 _IDLE = "NOT EXISTS (SELECT 1 FROM search_writer)"
 
 
-def _search_indexes() -> ModuleType:
-    path = Path(__file__).with_name("0002_search_indexes.py")
-    spec = importlib.util.spec_from_file_location("tiled_migration_0002", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _create_triggers(condition: str) -> None:
     """The insert and update triggers of 0002, firing only when ``condition`` holds too."""
-    m = _search_indexes()
+    m = migration_module("0002_search_indexes.py")
     op.execute("DROP TRIGGER IF EXISTS nodes_search_insert")
     op.execute("DROP TRIGGER IF EXISTS nodes_search_update")
     body = "\n".join([*m._sqlite_add("NEW"), m._sqlite_count("NEW", 1)])

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from tiled.catalog.migrations.helpers import create_statement_triggers, drop_statement_triggers
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -76,23 +78,12 @@ def upgrade() -> None:
     # Existing catalogs: fill first, then build the index in one sort.
     op.execute(_ADD.format(nodes="nodes AS n", where=""))
     op.execute(_INDEX)
-    for name, (transition, body) in _TRIGGERS.items():
-        op.execute(
-            f"CREATE FUNCTION tiled_words_{name}() RETURNS trigger "
-            f"LANGUAGE plpgsql SET jit = off AS $$\nBEGIN\n{body}\n  RETURN NULL;\nEND\n$$"
-        )
-        op.execute(
-            f"CREATE TRIGGER nodes_words_{name} AFTER {name.upper()} ON nodes "
-            f"REFERENCING {transition} FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION tiled_words_{name}()"
-        )
+    create_statement_triggers("words", _TRIGGERS)
     op.execute("ANALYZE fulltext_words")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    for name in ("insert", "update", "delete"):
-        op.execute(f"DROP TRIGGER IF EXISTS nodes_words_{name} ON nodes")
-        op.execute(f"DROP FUNCTION IF EXISTS tiled_words_{name}()")
+    drop_statement_triggers("words")
     op.execute("DROP TABLE IF EXISTS fulltext_words")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from tiled.catalog.migrations.helpers import create_statement_triggers, drop_statement_triggers
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -115,23 +117,12 @@ def upgrade() -> None:
     )
     for setting in _FILL_SETTINGS:
         op.execute(f"RESET {setting.split(' = ')[0]}")
-    for name, (transition, body) in _TRIGGERS.items():
-        op.execute(
-            f"CREATE FUNCTION tiled_bits_{name}() RETURNS trigger "
-            f"LANGUAGE plpgsql SET jit = off AS $$\nBEGIN\n{body}\n  RETURN NULL;\nEND\n$$"
-        )
-        op.execute(
-            f"CREATE TRIGGER nodes_bits_{name} AFTER {name.upper()} ON nodes "
-            f"REFERENCING {transition} FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION tiled_bits_{name}()"
-        )
+    create_statement_triggers("bits", _TRIGGERS)
     op.execute("ANALYZE fulltext_bits")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    for name in ("insert", "update", "delete"):
-        op.execute(f"DROP TRIGGER IF EXISTS nodes_bits_{name} ON nodes")
-        op.execute(f"DROP FUNCTION IF EXISTS tiled_bits_{name}()")
+    drop_statement_triggers("bits")
     op.execute("DROP TABLE IF EXISTS fulltext_bits")
