@@ -199,22 +199,27 @@ def test_inspected_schema_is_the_served_one(tmp_path, name, header):
     """inspect_schema (one read, cached schemas) equals Schema.from_pandas of the frame the
     read path builds, metadata included, for a first file and for another of the same shape
     but more rows (a cache hit)."""
+    for rows in ("", "7,8\n" * 4):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(CSV_SHAPES[name] + rows, encoding="utf-8")
+        assert_schema_is_pandas(path, header)
+
+
+def assert_schema_is_pandas(path, header, context=()):
+    """inspect_schema gives the schema Arrow derives from pandas' frame, or pandas' error."""
     import pyarrow
 
     from tiled.adapters.csv import inspect_schema, read_csv, sniff_header
 
-    for rows in ("", "7,8\n" * 4):
-        path = tmp_path / f"{name}.csv"
-        path.write_text(CSV_SHAPES[name] + rows, encoding="utf-8")
-        has_header = header if header is not None else sniff_header(path, {})
-        try:
-            expected = pyarrow.Schema.from_pandas(read_csv(path, has_header, {}))
-        except Exception as err:
-            with pytest.raises(type(err)):
-                inspect_schema(path, header, {})
-            continue
-        got = inspect_schema(path, header, {})
-        assert got.equals(expected, check_metadata=True), (got, expected)
+    has_header = header if header is not None else sniff_header(path, {})
+    try:
+        expected = pyarrow.Schema.from_pandas(read_csv(path, has_header, {}))
+    except Exception as err:
+        with pytest.raises(type(err)):
+            inspect_schema(path, header, {})
+        return
+    got = inspect_schema(path, header, {})
+    assert got.equals(expected, check_metadata=True), (*context, got, expected)
 
 
 NUMERIC_CSVS = [
@@ -247,23 +252,11 @@ def test_numeric_files_skip_pandas_only_where_pandas_agrees(tmp_path, content, h
     """Small files of plain numbers are typed without pandas once pandas typed one of the
     same layout: the schema is the one pandas gives, for the first file, for a second
     with more rows and for a third with other values of the same forms."""
-    import pyarrow
-
-    from tiled.adapters.csv import inspect_schema, read_csv, sniff_header
-
     body = content.partition("\n")[2]
     for text in (content, content + body, content.replace("1", "2")):
         path = tmp_path / "t.csv"
         path.write_bytes(text.encode())
-        has_header = header if header is not None else sniff_header(path, {})
-        try:
-            expected = pyarrow.Schema.from_pandas(read_csv(path, has_header, {}))
-        except Exception as err:
-            with pytest.raises(type(err)):
-                inspect_schema(path, header, {})
-            continue
-        got = inspect_schema(path, header, {})
-        assert got.equals(expected, check_metadata=True), (text, got, expected)
+        assert_schema_is_pandas(path, header, (text,))
 
 
 def test_numeric_layout_reads_plain_numbers_only():
