@@ -1,9 +1,8 @@
 """Importing the client (or tiled itself) loads nothing from the server side."""
 
-import subprocess
-import sys
-
 import pytest
+
+from tiled.testing.processes import python_output
 
 SERVER_SIDE = [
     "sqlalchemy",
@@ -25,10 +24,7 @@ def test_import_loads_no_server_side_modules(module):
         f"or any(m == s or m.startswith(s + '.') for s in {SERVER_SIDE!r}))\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == ""
+    assert python_output(code) == ""
 
 
 def test_client_import_does_not_load_pandas_or_pyarrow():
@@ -36,10 +32,7 @@ def test_client_import_does_not_load_pandas_or_pyarrow():
         "import sys, tiled.client\n"
         "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 def test_the_command_line_loads_the_database_layer_only_when_a_command_needs_it():
@@ -50,10 +43,7 @@ def test_the_command_line_loads_the_database_layer_only_when_a_command_needs_it(
         "print(sorted(m for m in ('sqlalchemy', 'alembic', 'fastapi', 'pandas') "
         "if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 def test_the_server_starts_without_format_libraries_or_alembic():
@@ -65,7 +55,4 @@ def test_the_server_starts_without_format_libraries_or_alembic():
         "heavy = ('numpy', 'pyarrow', 'pandas', 'h5py', 'tifffile', 'zarr', 'PIL', 'alembic')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert python_output(code) == "[]"

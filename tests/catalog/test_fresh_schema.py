@@ -2,8 +2,6 @@
 
 import asyncio
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 
 from tiled.catalog.database import (
@@ -13,6 +11,7 @@ from tiled.catalog.database import (
     initialize_with_migrations,
 )
 from tiled.catalog.fresh import create_fresh_sqlite, recorded_head
+from tiled.testing.processes import python_output
 
 PRAGMAS = ("user_version", "application_id", "page_size", "auto_vacuum", "encoding", "journal_mode")
 
@@ -111,7 +110,4 @@ def test_serving_a_new_sqlite_catalog_loads_no_alembic(tmp_path):
         "asyncio.run(connect())\n"
         "print('alembic' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == "False"
+    assert python_output(code) == "False"

@@ -23,6 +23,15 @@ import httpx
 from .server import free_port
 
 
+def python_output(code: str, timeout: float = 60) -> str:
+    """What ``code`` prints when a fresh interpreter runs it (stripped): for checks of
+    what importing or starting something loads, which this process has loaded already."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=True
+    )
+    return result.stdout.strip()
+
+
 @dataclass
 class ServerProcess:
     """A running server: its process, base URL and the file collecting its output."""
