@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from watch import cpu_seconds  # same directory
 
 from tiled.testing.processes import serve_catalog_process
 from tiled.testing.server import free_port
@@ -104,15 +105,7 @@ def _read_headers(paths: list[str]) -> int:
 
 def tree_cpu_seconds(pid: int) -> float:
     """User + sys seconds of a process and its living descendants."""
-    total = 0.0
-    root = psutil.Process(pid)
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
+    return cpu_seconds(psutil.Process(pid))
 
 
 def reference_rate(paths: list[str], workers: int) -> tuple[float, float]:

@@ -160,6 +160,17 @@ def _process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def _copy_nodes(connection: Any, parent_id: int, nodes: int, batch: int) -> None:
+    """COPY the benchmark's nodes into ``nodes``, ``batch`` at a time."""
+    for start in range(0, nodes, batch):
+        await connection.copy_records_to_table(
+            "nodes",
+            records=rows(parent_id, start, min(nodes, start + batch)),
+            columns=["parent_id", "key", "path", "structure_family", "metadata", "specs"],
+        )
+        _progress(start + batch, nodes)
+
+
 async def _fill_postgresql(uri: str, parent_id: int, nodes: int, batch: int) -> float | None:
     """COPY in batches, the search triggers indexing each batch (what any writer pays).
     Returns the CPU seconds the server's backend spent on it, when it runs on this host."""
@@ -169,14 +180,7 @@ async def _fill_postgresql(uri: str, parent_id: int, nodes: int, batch: int) -> 
     try:
         pid = await connection.fetchval("SELECT pg_backend_pid()")
         before = _process_cpu(pid)
-        for start in range(0, nodes, batch):
-            records = rows(parent_id, start, min(nodes, start + batch))
-            await connection.copy_records_to_table(
-                "nodes",
-                records=records,
-                columns=["parent_id", "key", "path", "structure_family", "metadata", "specs"],
-            )
-            _progress(start + batch, nodes)
+        await _copy_nodes(connection, parent_id, nodes, batch)
         after = _process_cpu(pid)
         await connection.execute("VACUUM ANALYZE")
     finally:
@@ -230,14 +234,7 @@ async def _bulk_fill_postgresql(uri: str, parent_id: int, nodes: int, batch: int
                 await connection.execute(f"DROP INDEX {name}")
             for trigger in triggers:
                 await connection.execute(f"ALTER TABLE nodes DISABLE TRIGGER {trigger['tgname']}")
-            for start in range(0, nodes, batch):
-                records = rows(parent_id, start, min(nodes, start + batch))
-                await connection.copy_records_to_table(
-                    "nodes",
-                    records=records,
-                    columns=["parent_id", "key", "path", "structure_family", "metadata", "specs"],
-                )
-                _progress(start + batch, nodes)
+            await _copy_nodes(connection, parent_id, nodes, batch)
             for name, table, body in triggers:
                 await connection.execute(f"ALTER TABLE nodes ENABLE TRIGGER {name}")
                 await connection.execute(

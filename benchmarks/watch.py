@@ -67,6 +67,7 @@ def tree(cache: Path, size: int) -> Path:
 
 
 def cpu_seconds(process: psutil.Process) -> float:
+    """User + sys seconds of a process and its living descendants."""
     total = 0.0
     for proc in [process, *process.children(recursive=True)]:
         try:
