@@ -2,8 +2,8 @@
 needs from the catalog (``Catalog.apply`` and ``Catalog.registered_under``).
 
 ``apply`` first *plans* the whole batch in Python against the state of every path it
-touches (fetched in a few queries): bad keys, missing parents, taken keys and removed
-nodes are refused there, in order, before any SQL runs. The accepted changes then run as
+touches (``bulk_plan.py``): bad keys, missing parents, taken keys and removed nodes are
+refused there, in order, before any SQL runs. The accepted changes then run as
 few statements as possible: consecutive puts become one executemany per table (nodes,
 structures, data sources, assets, links), so PostgreSQL's statement-level search
 triggers fire once per table per segment. On SQLite the search rows of the nodes
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,264 +25,22 @@ from sqlalchemy import Text, bindparam, delete, func, insert, or_, select, text,
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequestError, NotFoundError, UnsupportedOperationError
-from ..registration.model import Change, Outcome, Put, Remove
+from ..registration.model import Change, Outcome
 from ..structures.core import StructureFamily
 from . import orm
+from .bulk_plan import PutOp, RemoveOp, accept, plan, refuse
 from .connections import unavailable_reason
-from .records import join_path, structure_id
+from .records import structure_id
 from .search import bulk_sqlite
-from .search.rows import NotPlainJSON, parse_stored
+from .search.rows import parse_stored
 from .subtree import IN_CHUNK as _IN_CHUNK
 from .subtree import chunks as _chunks
 from .subtree import delete_orphan_assets, subtree
 
 _REMOVE_CHUNK = 100  # subtrees per DELETE
 
-CONTAINER = StructureFamily.container.value
 
-
-# -- planning a batch -------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Slot:
-    """A node as the batch sees it at one point: in the database or created by the batch."""
-
-    path: str
-    family: str
-    id: int | None = None  # None until inserted (created in this batch)
-    children: int = 0
-    failed: bool = False  # its creation failed at execution: dependants fail too
-
-
-@dataclass(eq=False)
-class _PutOp:
-    index: int
-    put: Put
-    path: str
-    key: str
-    slot: _Slot  # the node written (new, or the existing one replaced)
-    parent: _Slot
-    replacing: bool
-    metadata: dict[str, Any]  # as stored (normalised through JSON if it had to be)
-    search: bulk_sqlite.SearchRows | None  # SQLite: the search rows, written by us
-
-
-@dataclass(eq=False)
-class _RemoveOp:
-    index: int
-    path: str
-    slot: _Slot
-
-
-@dataclass
-class _Batch:
-    """The planned batch: outcomes known so far, and the runs of operations to execute."""
-
-    outcomes: list[Outcome | None]
-    segments: list[list[_PutOp] | list[_RemoveOp]] = field(default_factory=list)
-
-
-def _refuse(change: Change, status: int, message: str) -> Outcome:
-    key_path = change.entry.key_path if isinstance(change, Put) else change.key_path
-    return Outcome(key_path=tuple(key_path), ok=False, message=message, status=status)
-
-
-def _accept(change: Change) -> Outcome:
-    key_path = change.entry.key_path if isinstance(change, Put) else change.key_path
-    return Outcome(key_path=tuple(key_path), ok=True)
-
-
-async def _known_slots(conn: AsyncConnection, paths: set[str]) -> dict[str, _Slot | None]:
-    """The nodes at ``paths`` (None where there is none), with their child counts."""
-    found: dict[str, _Slot | None] = dict.fromkeys(paths)
-    ordered = sorted(paths)
-    for chunk in _chunks(ordered, _IN_CHUNK):
-        rows = await conn.execute(
-            select(
-                orm.Node.id,
-                orm.Node.path,
-                orm.Node.structure_family,
-                func.coalesce(orm.NodeCount.children, 0),
-            )
-            .outerjoin(orm.NodeCount, orm.NodeCount.node_id == orm.Node.id)
-            .where(orm.Node.path.in_(chunk))
-        )
-        for node_id, path, family, children in rows:
-            found[path] = _Slot(path, family, int(node_id), int(children))
-    return found
-
-
-def _check_key_path(key_path: Sequence[str]) -> str | None:
-    from .records import check_key
-
-    if not key_path:
-        return "An empty key path names the registration prefix itself, which cannot change"
-    try:
-        for key in key_path:
-            check_key(key)
-    except BadRequestError as err:
-        return err.message
-    return None
-
-
-class _Planner:
-    """Walks the batch in order against the state of every path it touches."""
-
-    def __init__(
-        self,
-        prefix: tuple[str, ...],
-        state: dict[str, _Slot | None],
-        size: int,
-        search_rows: bool = False,
-    ):
-        self.prefix = prefix
-        self.search_rows = search_rows  # compute each put's search rows (SQLite)
-        self.state = state
-        self.batch = _Batch(outcomes=[None] * size)
-        self.run: list[Any] = []
-        self.in_run: set[str] = set()
-        self.clock = 0  # when each slot appeared and each subtree was removed
-        self.born: dict[int, int] = {}
-        self.removed_at: dict[str, int] = {}
-
-    def lookup(self, path: str) -> _Slot | None:
-        """The node at ``path`` now: gone if it or an ancestor was removed since it appeared."""
-        slot = self.state.get(path)
-        if slot is None:
-            return None
-        born = self.born.get(id(slot), -1)
-        parts = path.split("/")
-        for depth in range(1, len(parts) + 1):
-            if self.removed_at.get("/".join(parts[:depth]), -2) > born:
-                return None
-        return slot
-
-    def close_run(self) -> None:
-        if self.run:
-            self.batch.segments.append(self.run)
-        self.run, self.in_run = [], set()
-
-    def add(self, index: int, change: Change, problem: str | None) -> None:
-        """Plan ``change``; ``problem`` is what :func:`_check_key_path` said of its key path."""
-        key_path = tuple(change.entry.key_path if isinstance(change, Put) else change.key_path)
-        if problem is not None:
-            status = 405 if not key_path else 400
-            self.batch.outcomes[index] = _refuse(change, status, problem)
-            return
-        path = join_path((*self.prefix, *key_path))
-        parent_path = join_path((*self.prefix, *key_path[:-1]))
-        if isinstance(change, Remove):
-            self.remove(index, change, path, parent_path)
-        else:
-            refusal = self.put(index, change, path, parent_path, key_path[-1])
-            if refusal is not None:
-                self.batch.outcomes[index] = _refuse(change, *refusal)
-
-    def remove(self, index: int, change: Remove, path: str, parent_path: str) -> None:
-        current = self.lookup(path)
-        if current is None:
-            self.batch.outcomes[index] = _refuse(change, 404, f"No such entry: /{path}")
-            return
-        if self.run and not isinstance(self.run[0], _RemoveOp):
-            self.close_run()
-        self.run.append(_RemoveOp(index, path, current))
-        parent = self.lookup(parent_path)
-        if parent is not None:
-            parent.children -= 1
-        self.clock += 1
-        self.removed_at[path] = self.clock
-
-    def put(
-        self, index: int, change: Put, path: str, parent_path: str, key: str
-    ) -> tuple[int, str] | None:
-        family = StructureFamily(change.entry.structure_family).value
-        parent = self.lookup(parent_path)
-        current = self.lookup(path)
-        if parent is None:
-            return 404, f"Cannot create /{path}: its parent /{parent_path} does not exist"
-        if parent.family != CONTAINER:
-            return 405, (
-                f"Cannot create /{path}: its parent /{parent_path} is an {parent.family}, "
-                "not a container"
-            )
-        if current is not None and not change.replace:
-            return 409, f"/{path} already exists; send it with replace=true to replace it"
-        if current is not None and current.children and family != CONTAINER:
-            return 409, (
-                f"Cannot replace the container /{path}, which has {current.children} "
-                f"children, with an {family}; remove it first"
-            )
-        metadata = change.entry.metadata
-        search = None
-        if self.search_rows:
-            try:
-                metadata, search = _search_rows(metadata, change.entry.specs)
-            except (ValueError, TypeError) as err:
-                return 400, f"Cannot store the metadata of /{path}: {err}"
-        if self.run and (not isinstance(self.run[0], _PutOp) or path in self.in_run):
-            self.close_run()
-        if current is None:
-            slot = _Slot(path, family)
-            self.clock += 1
-            self.born[id(slot)] = self.clock
-            self.state[path] = slot
-            parent.children += 1
-            op = _PutOp(index, change, path, key, slot, parent, False, metadata, search)
-        else:
-            current.family = family
-            op = _PutOp(index, change, path, key, current, parent, True, metadata, search)
-        self.run.append(op)
-        self.in_run.add(path)
-        return None
-
-
-async def _plan(
-    conn: AsyncConnection, prefix: tuple[str, ...], changes: Sequence[Change]
-) -> _Batch:
-    root = join_path(prefix)
-    touched: set[str] = {root}
-    problems: list[str | None] = []
-    for change in changes:
-        key_path = tuple(change.entry.key_path if isinstance(change, Put) else change.key_path)
-        problems.append(_check_key_path(key_path))
-        if key_path and problems[-1] is None:
-            touched.add(join_path((*prefix, *key_path)))
-            touched.add(join_path((*prefix, *key_path[:-1])))
-    state = await _known_slots(conn, touched)
-    root_slot = state[root]
-    if root_slot is None:
-        raise NotFoundError(
-            f"The registration prefix /{root} does not exist; create it first "
-            "(POST /api/v1/metadata/...)"
-        )
-    if root_slot.family != CONTAINER:
-        raise UnsupportedOperationError(
-            f"The registration prefix /{root} is an {root_slot.family}, not a container"
-        )
-    planner = _Planner(prefix, state, len(changes), conn.dialect.name == "sqlite")
-    for index, (change, problem) in enumerate(zip(changes, problems, strict=True)):
-        planner.add(index, change, problem)
-    planner.close_run()
-    return planner.batch
-
-
-def _search_rows(
-    metadata: Any, specs: Sequence[Any]
-) -> tuple[dict[str, Any], bulk_sqlite.SearchRows]:
-    """The metadata as it will be stored, and its search rows."""
-    if not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a JSON object, not {type(metadata).__name__}")
-    spec_json = [s.to_json() for s in specs]
-    try:
-        return metadata, bulk_sqlite.SearchRows(metadata, spec_json)
-    except NotPlainJSON:  # a key that is not a string: store (and index) what JSON makes of it
-        metadata = json.loads(json.dumps(metadata))
-        return metadata, bulk_sqlite.SearchRows(metadata, spec_json)
-
-
-# -- executing it -----------------------------------------------------------------------
+# -- executing a planned batch (bulk_plan.py) ------------------------------------------
 
 
 def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
@@ -317,11 +74,11 @@ async def _insert_with_ids(
     return ids
 
 
-def _family(op: _PutOp) -> str:
+def _family(op: PutOp) -> str:
     return StructureFamily(op.put.entry.structure_family).value
 
 
-async def _update_nodes(conn: AsyncConnection, ops: Sequence[_PutOp], now: datetime) -> None:
+async def _update_nodes(conn: AsyncConnection, ops: Sequence[PutOp], now: datetime) -> None:
     """New family, metadata and specs for replaced nodes, in place.
 
     Metadata and specs are written only where they differ: an unchanged value would
@@ -410,11 +167,11 @@ async def _update_nodes_postgresql(
 
 
 async def _insert_nodes(
-    conn: AsyncConnection, creating: list[_PutOp], refused: list[tuple[_PutOp, str]]
-) -> list[_PutOp]:
+    conn: AsyncConnection, creating: list[PutOp], refused: list[tuple[PutOp, str]]
+) -> list[PutOp]:
     """Insert new nodes level by level (a parent created here gets its id only when
     inserted); returns those inserted, adds the others to ``refused``."""
-    inserted: list[_PutOp] = []
+    inserted: list[PutOp] = []
     pending = creating
     while pending:
         ready = [op for op in pending if op.parent.id is not None]
@@ -446,9 +203,9 @@ async def _insert_nodes(
     return inserted
 
 
-async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tuple[_PutOp, str]]:
+async def _write_puts(conn: AsyncConnection, ops: Sequence[PutOp]) -> list[tuple[PutOp, str]]:
     """Write a run of puts in a few executemany statements; returns the ops refused."""
-    refused: list[tuple[_PutOp, str]] = []
+    refused: list[tuple[PutOp, str]] = []
     creating = []
     for op in ops:
         if op.replacing:
@@ -498,7 +255,7 @@ async def _write_puts(conn: AsyncConnection, ops: Sequence[_PutOp]) -> list[tupl
     return refused
 
 
-async def _write_data_sources(conn: AsyncConnection, ops: Sequence[_PutOp]) -> None:
+async def _write_data_sources(conn: AsyncConnection, ops: Sequence[PutOp]) -> None:
     structures: dict[str, dict[str, Any]] = {}
     source_rows: list[dict[str, Any]] = []
     source_assets: list[list[Any]] = []
@@ -569,7 +326,7 @@ async def _write_data_sources(conn: AsyncConnection, ops: Sequence[_PutOp]) -> N
         await conn.execute(insert(orm.DataSourceAsset), links)
 
 
-async def _remove(conn: AsyncConnection, ops: Sequence[_RemoveOp]) -> None:
+async def _remove(conn: AsyncConnection, ops: Sequence[RemoveOp]) -> None:
     """Delete a run of subtrees: a few statements per hundred, not three per node."""
     candidates: list[int] = []
     for chunk in _chunks([op.path for op in ops], _REMOVE_CHUNK):
@@ -608,18 +365,18 @@ async def apply_changes(
         # triggers scan metadata_index), O(catalog) per batch. Every statement of a batch
         # has an index path; this transaction takes it.
         await conn.execute(text("SET LOCAL enable_seqscan = off"))
-    batch = await _plan(conn, prefix, changes)
+    batch = await plan(conn, prefix, changes)
     for segment in batch.segments:
         await _run_segment(conn, segment, changes, batch.outcomes)
     return [
-        outcome if outcome is not None else _accept(change)
+        outcome if outcome is not None else accept(change)
         for outcome, change in zip(batch.outcomes, changes, strict=True)
     ]
 
 
 async def _run_segment(
     conn: AsyncConnection,
-    segment: Sequence[_PutOp] | Sequence[_RemoveOp],
+    segment: Sequence[PutOp] | Sequence[RemoveOp],
     changes: Sequence[Change],
     outcomes: list[Outcome | None],
 ) -> None:
@@ -634,7 +391,7 @@ async def _run_segment(
             op = segment[0]
             op.slot.failed = True
             status, message = _database_refusal(err)
-            outcomes[op.index] = _refuse(changes[op.index], status, f"/{op.path}: {message}")
+            outcomes[op.index] = refuse(changes[op.index], status, f"/{op.path}: {message}")
             return
         for slot, slot_id, failed in snapshot:  # the savepoint undid the segment
             slot.id, slot.failed = slot_id, failed
@@ -642,13 +399,13 @@ async def _run_segment(
             await _run_segment(conn, [op], changes, outcomes)  # type: ignore[list-item]
         return
     for op, message in refused:
-        outcomes[op.index] = _refuse(changes[op.index], 404, message)
+        outcomes[op.index] = refuse(changes[op.index], 404, message)
 
 
 async def _execute(
-    conn: AsyncConnection, segment: Sequence[_PutOp] | Sequence[_RemoveOp]
-) -> list[tuple[_PutOp, str]]:
-    if isinstance(segment[0], _RemoveOp):
+    conn: AsyncConnection, segment: Sequence[PutOp] | Sequence[RemoveOp]
+) -> list[tuple[PutOp, str]]:
+    if isinstance(segment[0], RemoveOp):
         await _remove(conn, segment)  # type: ignore[arg-type]
         return []
     return await _write_puts(conn, segment)  # type: ignore[arg-type]
