@@ -158,6 +158,20 @@ def _migrate(uri, action, revision):
     asyncio.run(run())
 
 
+async def _insert_node(conn, parent_id, key, path, metadata="{}", specs="[]"):
+    """A container node written in plain SQL, as a writer that knows nothing of the
+    search tables would: only the triggers index it. Returns its id."""
+    await conn.execute(
+        text(
+            "INSERT INTO nodes (parent_id, key, path, structure_family, metadata, specs) "
+            "VALUES (:p, :k, :path, 'container', :m, :s)"
+        ),
+        {"p": parent_id, "k": key, "path": path, "m": metadata, "s": specs},
+    )
+    query = text("SELECT id FROM nodes WHERE path = :path")
+    return (await conn.execute(query, {"path": path})).scalar()
+
+
 def test_upgrading_a_catalog_indexes_what_it_holds(empty_uri):
     _migrate(empty_uri, command.upgrade, "0001")
 
@@ -165,25 +179,11 @@ def test_upgrading_a_catalog_indexes_what_it_holds(empty_uri):
         engine = create_engine(empty_uri)
         try:
             async with engine.begin() as conn:
-                await conn.execute(
-                    text(
-                        "INSERT INTO nodes (parent_id, key, path, structure_family, metadata, "
-                        "specs) VALUES (1, 'old', 'old', 'container', '{}', '[]')"
-                    )
-                )
-                old_id = (
-                    await conn.execute(text("SELECT id FROM nodes WHERE key = 'old'"))
-                ).scalar()
+                old_id = await _insert_node(conn, 1, "old", "old")
                 for i in range(5):
                     meta = json.dumps({"n": i, "words": f"word{i} shared", "deep": {"x": {"y": i}}})
                     specs = json.dumps([{"name": "S", "version": None}] if i < 2 else [])
-                    await conn.execute(
-                        text(
-                            "INSERT INTO nodes (parent_id, key, path, structure_family, metadata, "
-                            "specs) VALUES (:p, :k, :path, 'container', :m, :s)"
-                        ),
-                        {"p": old_id, "k": f"c{i}", "path": f"old/c{i}", "m": meta, "s": specs},
-                    )
+                    await _insert_node(conn, old_id, f"c{i}", f"old/c{i}", meta, specs)
         finally:
             await engine.dispose()
 
@@ -255,27 +255,9 @@ def test_0004_upgrade_and_downgrade_keep_the_index(empty_uri):
         engine = create_engine(empty_uri)
         try:
             async with engine.begin() as conn:
-                await conn.execute(
-                    text(
-                        "INSERT INTO nodes (parent_id, key, path, structure_family, metadata, "
-                        "specs) VALUES (1, :k, :path, 'container', '{}', '[]')"
-                    ),
-                    {"k": key, "path": key},
-                )
-                parent = (
-                    await conn.execute(text("SELECT id FROM nodes WHERE key = :k"), {"k": key})
-                ).scalar()
-                await conn.execute(
-                    text(
-                        "INSERT INTO nodes (parent_id, key, path, structure_family, metadata, "
-                        "specs) VALUES (:p, 'one', :path, 'container', :m, '[]')"
-                    ),
-                    {
-                        "p": parent,
-                        "path": f"{key}/one",
-                        "m": json.dumps({"n": n, "w": f"single{n}"}),
-                    },
-                )
+                parent = await _insert_node(conn, 1, key, key)
+                metadata = json.dumps({"n": n, "w": f"single{n}"})
+                await _insert_node(conn, parent, "one", f"{key}/one", metadata)
         finally:
             await engine.dispose()
 
